@@ -1,0 +1,110 @@
+import { InputError } from './errors.js';
+
+/** Thresholds of the exit criteria and of the escalation rules (all configurable). */
+export interface Thresholds {
+  minShadowDays: number;
+  minTransactions: number;
+  maxShadowDays: number;
+  investigationHours: number;
+  reminderHours: number;
+  enforceWithinBusinessDays: number;
+}
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  slackWebhookUrl?: string;
+  slackChannel: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  devopsEmail?: string;
+  dashboardUrl?: string;
+  thresholds: Thresholds;
+  /** Rollout batches in order, e.g. [['sm'], ['motoko'], ['ab','aa','bap'], ...] */
+  rolloutOrder: string[][];
+  /** ISO dates (YYYY-MM-DD) that are not business days. */
+  holidays: string[];
+  /** At most one real-time message per fingerprint per this many seconds. */
+  violationWindowSeconds: number;
+}
+
+export const DEFAULT_ROLLOUT_ORDER = 'sm | motoko | ab,aa,bap | echo,ea | io';
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  minShadowDays: 7,
+  minTransactions: 1000,
+  maxShadowDays: 14,
+  investigationHours: 48,
+  reminderHours: 24,
+  enforceWithinBusinessDays: 3,
+};
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Parses "ab,aa,bap" into project ids; rejects empty entries, duplicates and bad characters. */
+export function parseBatch(text: string): string[] {
+  const ids = text.split(',').map((s) => s.trim());
+  if (ids.length === 0 || ids.some((id) => id === '')) {
+    throw new InputError(`malformed batch list "${text}": expected comma-separated project ids, e.g. "ab,aa,bap"`);
+  }
+  for (const id of ids) {
+    if (!ID.test(id) || id.length > 50) throw new InputError(`malformed batch list "${text}": bad project id "${id}"`);
+  }
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new InputError(`malformed batch list "${text}": "${dup}" appears twice`);
+  return ids;
+}
+
+/** Parses "sm | motoko | ab,aa,bap" into batches. */
+export function parseRolloutOrder(text: string): string[][] {
+  const batches = text.split('|').map((b) => parseBatch(b));
+  const all = batches.flat();
+  const dup = all.find((id, i) => all.indexOf(id) !== i);
+  if (dup) throw new InputError(`rollout order names "${dup}" twice`);
+  return batches;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new InputError(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+function holidays(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const days = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const d of days) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(d))) {
+      throw new InputError(`SHADOWGATE_HOLIDAYS: "${d}" is not a date (YYYY-MM-DD)`);
+    }
+  }
+  return days;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/shadowgate',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisPrefix: env.SHADOWGATE_REDIS_PREFIX || 'shadowgate',
+    slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    slackChannel: env.SLACK_CHANNEL || '#devops',
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || 'shadowgate@localhost',
+    devopsEmail: env.DEVOPS_EMAIL || undefined,
+    dashboardUrl: env.DASHBOARD_URL || undefined,
+    thresholds: {
+      minShadowDays: num(env, 'SHADOWGATE_MIN_SHADOW_DAYS', DEFAULT_THRESHOLDS.minShadowDays),
+      minTransactions: num(env, 'SHADOWGATE_MIN_TRANSACTIONS', DEFAULT_THRESHOLDS.minTransactions),
+      maxShadowDays: num(env, 'SHADOWGATE_MAX_SHADOW_DAYS', DEFAULT_THRESHOLDS.maxShadowDays),
+      investigationHours: num(env, 'SHADOWGATE_INVESTIGATION_HOURS', DEFAULT_THRESHOLDS.investigationHours),
+      reminderHours: num(env, 'SHADOWGATE_REMINDER_HOURS', DEFAULT_THRESHOLDS.reminderHours),
+      enforceWithinBusinessDays: num(env, 'SHADOWGATE_ENFORCE_WITHIN_BUSINESS_DAYS', DEFAULT_THRESHOLDS.enforceWithinBusinessDays),
+    },
+    rolloutOrder: parseRolloutOrder(env.SHADOWGATE_ROLLOUT_ORDER || DEFAULT_ROLLOUT_ORDER),
+    holidays: holidays(env.SHADOWGATE_HOLIDAYS),
+    violationWindowSeconds: num(env, 'SHADOWGATE_VIOLATION_WINDOW_SECONDS', 300),
+  };
+}

@@ -1,0 +1,34 @@
+import { runner } from 'node-pg-migrate';
+import { sqlDir } from '../paths.js';
+import { describeUrl } from './pool.js';
+import { UnavailableError } from '../errors.js';
+
+/**
+ * Applies the versioned migrations of sql/migrations in order, each once, in one transaction,
+ * under node-pg-migrate's advisory lock (a second runner waits). Returns the names applied.
+ */
+export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
+  try {
+    const applied = await runner({
+      databaseUrl,
+      dir: sqlDir('migrations'),
+      direction: 'up',
+      migrationsTable: 'schema_migrations',
+      migrationsSchema: 'shadowgate',
+      schema: 'shadowgate',
+      createSchema: true,
+      createMigrationsSchema: true,
+      singleTransaction: true,
+      checkOrder: true,
+      advisoryLockMode: 'wait',
+      log: () => undefined,
+    });
+    return applied.map((m) => m.name);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === '3D000' || e.code === '28000') {
+      throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(databaseUrl)}: ${e.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+import pg from 'pg';
+import { UnavailableError } from '../errors.js';
+
+// counts and ids are bigint in PostgreSQL; every one we read fits a double
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export type Pool = pg.Pool;
+export type Client = pg.PoolClient;
+export type Queryable = pg.Pool | pg.PoolClient;
+
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'the configured DATABASE_URL';
+  }
+}
+
+export function createPool(url: string, max = 5): Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  pool.on('error', (err) => console.error(`shadowgate: idle database connection failed: ${err.message}`));
+  return pool;
+}
+
+/** Fails with one line when the database cannot be reached. */
+export async function checkDatabase(pool: Pool, url: string): Promise<void> {
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(url)}: ${(err as Error).message || (err as { code?: string }).code}`);
+  }
+}
+
+export async function withTransaction<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,71 @@
+import { InputError } from '../errors.js';
+import type { AccessLevel, Phase } from '../rules/eligibility.js';
+import type { Queryable } from './pool.js';
+import { sql } from './sql.js';
+
+export interface NewProject {
+  projectId: string;
+  accessLevel: AccessLevel;
+  name?: string;
+  legacyOwner?: boolean;
+  leadEmail?: string;
+  leadSlack?: string;
+  minShadowDays?: number;
+}
+
+export interface ProjectRow {
+  project_id: string;
+  name: string;
+  access_level: AccessLevel;
+  legacy_owner: boolean;
+  lead_email: string | null;
+  lead_slack: string | null;
+  min_shadow_days: number | null;
+  phase: Phase;
+  updated_at: Date;
+  shadow_started_at: Date | null;
+  reads: string[];
+}
+
+const LEVELS: readonly AccessLevel[] = ['isolated', 'shared', 'super'];
+
+export async function addProject(db: Queryable, p: NewProject): Promise<void> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(p.projectId) || p.projectId.length > 50) {
+    throw new InputError(`bad project id "${p.projectId}": letters, digits, "_", "." and "-", at most 50`);
+  }
+  if (!LEVELS.includes(p.accessLevel)) {
+    throw new InputError(`unknown access level "${p.accessLevel}" (isolated, shared or super)`);
+  }
+  try {
+    await db.query(sql('project-add'), [
+      p.projectId, p.name ?? null, p.accessLevel, p.legacyOwner ?? false,
+      p.leadEmail ?? null, p.leadSlack ?? null, p.minShadowDays ?? null,
+    ]);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new InputError(`project "${p.projectId}" already exists`);
+    throw err;
+  }
+}
+
+export async function listProjects(db: Queryable): Promise<ProjectRow[]> {
+  return (await db.query<ProjectRow>(sql('project-list'))).rows;
+}
+
+export async function requireProjects(db: Queryable, ids: readonly string[]): Promise<void> {
+  const { rows } = await db.query<{ project_id: string }>(
+    'SELECT project_id FROM shadowgate.project_registry WHERE project_id = ANY($1)', [ids]);
+  const known = new Set(rows.map((r) => r.project_id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length) throw new InputError(`unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}`);
+}
+
+export async function permit(db: Queryable, reader: string, target: string): Promise<boolean> {
+  await requireProjects(db, [reader, target]);
+  if (reader === target) throw new InputError(`a project always reads its own rows ("${reader}")`);
+  return ((await db.query(sql('permission-add'), [reader, target])).rowCount ?? 0) > 0;
+}
+
+export async function revoke(db: Queryable, reader: string, target: string): Promise<boolean> {
+  await requireProjects(db, [reader, target]);
+  return ((await db.query(sql('permission-remove'), [reader, target])).rowCount ?? 0) > 0;
+}

@@ -1,0 +1,8 @@
+SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.lead_email, g.lead_slack, g.min_shadow_days,
+       s.migration_phase AS phase, s.updated_at, s.shadow_started_at,
+       coalesce((SELECT array_agg(r.target_project_id ORDER BY r.target_project_id)
+                   FROM shadowgate.project_read_permissions r
+                  WHERE r.reader_project_id = g.project_id), '{}') AS reads
+  FROM shadowgate.project_registry g
+  JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
+ ORDER BY g.seq_no

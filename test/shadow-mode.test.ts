@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asApp, createTestDb, type TestDb } from './support/db.js';
+import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { migrateDatabase } from '../shared/db/migrate.js';
+
+let db: TestDb & { grantApp(): Promise<void> };
+
+beforeAll(async () => {
+  db = await createTestDb(import.meta.url);
+  await seedProjects(db.pool);
+  await createDocs(db.pool, 10); // 8 projects x 10 rows
+  await db.grantApp();
+});
+afterAll(async () => db?.drop());
+
+async function audit() {
+  const { rows } = await db.pool.query(
+    `SELECT project_id, operation, row_project_id, denied_reason, row_count, context_project_id
+       FROM shadowgate.rls_audit_log ORDER BY project_id, operation, row_project_id`,
+  );
+  return rows;
+}
+
+async function allPhases(phase: string) {
+  for (const p of ['sm', 'motoko', 'ab', 'aa', 'bap', 'echo', 'ea', 'io']) {
+    if (phase === 'pending') {
+      await db.pool.query(`UPDATE shadowgate.rls_migration_status SET migration_phase = 'pending', shadow_started_at = NULL WHERE project_id = $1`, [p]);
+    } else {
+      await setPhase(db.pool, p, phase);
+    }
+  }
+}
+
+const count = (c: { query: (q: string) => Promise<{ rows: Array<{ n: number }> }> }) =>
+  c.query('SELECT count(*)::int AS n FROM docs').then((r) => r.rows[0].n);
+
+beforeEach(async () => {
+  await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
+});
+
+describe('db migrate', () => {
+  it('is a no-op the second time', async () => {
+    expect(await migrateDatabase(db.url)).toEqual([]);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.schema_migrations');
+    expect(rows[0].n).toBe(3);
+  });
+});
+
+describe('pending', () => {
+  it('blocks nothing and records nothing', async () => {
+    await allPhases('pending');
+    expect(await asApp(db.app, 'sm', count)).toBe(80);
+    await asApp(db.app, 'sm', (c) => c.query(`UPDATE docs SET body = 'x' WHERE project_id = 'aa'`));
+    expect(await audit()).toEqual([]);
+  });
+});
+
+describe('shadow', () => {
+  beforeAll(() => allPhases('shadow'));
+
+  it('lets an isolated project read everything and records one row per owner with the exact count', async () => {
+    const n = await asApp(db.app, 'sm', async (c) => {
+      const a = await count(c);
+      await count(c); // a second statement in the same transaction adds to the same keys
+      return a;
+    });
+    expect(n).toBe(80);
+    const rows = await audit();
+    expect(rows).toHaveLength(7);
+    expect(rows.every((r) => r.project_id === 'sm' && r.operation === 'SELECT' && r.denied_reason === 'cross-tenant read')).toBe(true);
+    expect(rows.map((r) => r.row_count)).toEqual([20, 20, 20, 20, 20, 20, 20]);
+    expect(rows.map((r) => r.row_project_id).sort()).toEqual(['aa', 'ab', 'bap', 'ea', 'echo', 'io', 'motoko']);
+  });
+
+  it('does not record what a shared project may read, nor any read of a super project', async () => {
+    expect(await asApp(db.app, 'aa', count)).toBe(80);
+    expect(await asApp(db.app, 'echo', count)).toBe(80);
+    const rows = await audit();
+    expect(rows.map((r) => `${r.project_id}->${r.row_project_id}`).sort()).toEqual(
+      ['aa->bap', 'aa->ea', 'aa->echo', 'aa->io', 'aa->motoko'],
+    );
+  });
+
+  it('records cross-tenant writes and blocks none of them', async () => {
+    await asApp(db.app, 'sm', async (c) => {
+      await c.query(`INSERT INTO docs (project_id, body) VALUES ('aa', 'planted')`);
+      const u = await c.query(`UPDATE docs SET body = body WHERE project_id = 'motoko'`);
+      expect(u.rowCount).toBe(10);
+      const d = await c.query(`DELETE FROM docs WHERE body = 'planted'`);
+      expect(d.rowCount).toBe(1);
+    });
+    const writes = (await audit()).filter((r) => r.operation !== 'SELECT');
+    expect(writes).toEqual([
+      expect.objectContaining({ operation: 'DELETE', row_project_id: 'aa', denied_reason: 'cross-tenant write', row_count: 1 }),
+      expect.objectContaining({ operation: 'INSERT', row_project_id: 'aa', denied_reason: 'cross-tenant write', row_count: 1 }),
+      expect.objectContaining({ operation: 'UPDATE', row_project_id: 'motoko', denied_reason: 'cross-tenant write', row_count: 10 }),
+      expect.objectContaining({ operation: 'UPDATE', row_project_id: 'motoko', denied_reason: 'cross-tenant write (new row)', row_count: 10 }),
+    ]);
+  });
+
+  it('records access without a project context or with an unknown project, against the row owner', async () => {
+    expect(await asApp(db.app, null, count)).toBe(80);
+    expect(await asApp(db.app, 'nosuch', count)).toBe(80);
+    const rows = await audit();
+    expect(rows.filter((r) => r.denied_reason === 'no project context')).toHaveLength(8);
+    const unknown = rows.filter((r) => r.denied_reason === 'unknown project');
+    expect(unknown).toHaveLength(8);
+    expect(unknown.every((r) => r.project_id === r.row_project_id && r.context_project_id === 'nosuch')).toBe(true);
+  });
+
+  it('never fails the application query when the audit cannot be written (read-only transaction)', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN READ ONLY');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      expect(await count(c)).toBe(80);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    expect(await audit()).toEqual([]);
+  });
+});
+
+describe('enforcing', () => {
+  beforeAll(() => allPhases('enforcing'));
+
+  it('filters reads by access level', async () => {
+    expect(await asApp(db.app, 'sm', count)).toBe(10);
+    expect(await asApp(db.app, 'aa', count)).toBe(30); // own + sm + ab
+    expect(await asApp(db.app, 'bap', count)).toBe(20); // own + sm
+    expect(await asApp(db.app, 'echo', count)).toBe(80);
+    expect(await asApp(db.app, null, count)).toBe(0);
+    expect(await asApp(db.app, 'nosuch', count)).toBe(0);
+    expect(await audit()).toEqual([]);
+  });
+
+  it('rejects cross-tenant inserts with 42501 and skips cross-tenant updates and deletes', async () => {
+    await expect(asApp(db.app, 'sm', (c) => c.query(`INSERT INTO docs (project_id, body) VALUES ('aa', 'x')`))).rejects.toMatchObject({ code: '42501' });
+    await expect(asApp(db.app, 'echo', (c) => c.query(`UPDATE docs SET project_id = 'sm' WHERE project_id = 'echo'`))).rejects.toMatchObject({ code: '42501' });
+    expect((await asApp(db.app, 'echo', (c) => c.query(`UPDATE docs SET body = 'x' WHERE project_id = 'sm'`))).rowCount).toBe(0);
+    expect((await asApp(db.app, 'aa', (c) => c.query(`DELETE FROM docs WHERE project_id = 'sm'`))).rowCount).toBe(0);
+    expect((await asApp(db.app, 'sm', (c) => c.query(`UPDATE docs SET body = 'own' WHERE project_id = 'sm'`))).rowCount).toBe(10);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM docs WHERE project_id = 'sm' AND body = 'x'`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('never leaks rows through a generic plan reused across tenants', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query('SET plan_cache_mode = force_generic_plan');
+      const q = { name: 'count-docs', text: 'SELECT count(*)::int AS n FROM docs' };
+      for (const [p, expected] of [['sm', 10], ['aa', 30], ['sm', 10], ['echo', 80], ['sm', 10]] as const) {
+        await c.query('BEGIN');
+        await c.query('SELECT shadowgate.set_project_context($1)', [p]);
+        const r = await c.query(q);
+        await c.query('COMMIT');
+        expect(r.rows[0].n, p).toBe(expected);
+      }
+    } finally {
+      c.release();
+    }
+  });
+});
+
+describe('transaction counting', () => {
+  it('counts each transaction once per project, in every phase, and not read-only ones', async () => {
+    const before = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
+    await asApp(db.app, 'motoko', async (c) => {
+      await c.query(`SELECT shadowgate.set_project_context('motoko')`);
+    });
+    await asApp(db.app, 'motoko', async () => undefined);
+    const c = await db.app.connect();
+    await c.query('BEGIN READ ONLY');
+    await c.query(`SELECT shadowgate.set_project_context('motoko')`);
+    await c.query('COMMIT');
+    c.release();
+    const after = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
+    expect(after - before).toBe(2);
+  });
+});
+
+describe('the application role', () => {
+  const refused = async (sql: string) =>
+    expect(asApp(db.app, 'sm', (c) => c.query(sql))).rejects.toMatchObject({ code: '42501' });
+
+  it('cannot read, change or forge audit rows, phases, permissions or the registry', async () => {
+    await refused('SELECT * FROM shadowgate.rls_audit_log');
+    await refused(`INSERT INTO shadowgate.rls_audit_log (project_id, table_name, operation, would_be_denied) VALUES ('sm','docs','SELECT',true)`);
+    await refused('DELETE FROM shadowgate.rls_audit_log');
+    await refused(`UPDATE shadowgate.rls_migration_status SET migration_phase = 'pending'`);
+    await refused(`INSERT INTO shadowgate.project_read_permissions VALUES ('sm', 'aa')`);
+    await refused(`UPDATE shadowgate.project_registry SET access_level = 'super'`);
+    await refused(`SELECT shadowgate.set_phase('sm', 'pending', now(), 'me', NULL, false)`);
+    await refused(`SELECT shadowgate.protect('public.docs')`);
+    await refused(`ALTER TABLE docs DISABLE ROW LEVEL SECURITY`);
+  });
+
+  it('cannot record a would-be denial that did not happen', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    await asApp(db.app, 'sm', async (c) => {
+      // claims of reading its own rows, and of a table that is not protected
+      await c.query(`SELECT shadowgate.first_denial(1, 'r', 'x', 'sm'), shadowgate.first_denial(999, 'r', 'x', 'aa')`);
+      await c.query(`SELECT set_config(shadowgate_key, '5', true) FROM (SELECT 'shadowgate.n1rx_' || 'x' || encode('sm', 'hex') AS shadowgate_key) k`);
+    });
+    expect(await audit()).toEqual([]);
+  });
+
+  it('cannot escape its tenant in enforcing by setting the settings the policies read', async () => {
+    await allPhases('enforcing');
+    const n = await asApp(db.app, 'sm', async (c) => {
+      await c.query(`SELECT set_config('shadowgate.pending', 'x', true), set_config('shadowgate.mode', 'A', true)`);
+      return count(c);
+    });
+    expect(n).toBe(10);
+  });
+});

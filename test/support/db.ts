@@ -1,0 +1,92 @@
+import pg from 'pg';
+import { basename } from 'node:path';
+import { createPool, type Pool } from '../../shared/db/pool.js';
+import { migrateDatabase } from '../../shared/db/migrate.js';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+function urlFor(db: string, user = 'postgres'): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${db}`;
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface TestDb {
+  name: string;
+  url: string;
+  pool: Pool;
+  /** a LOGIN role, not superuser, not owner, no BYPASSRLS, granted with shadowgate.grant_app() */
+  appRole: string;
+  appUrl: string;
+  app: Pool;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database for one test file (named after it, so files run in parallel), migrated, with
+ * an application role of its own. Call `grantApp()` after protecting tables.
+ */
+export async function createTestDb(file: string): Promise<TestDb & { grantApp(): Promise<void> }> {
+  const tag = basename(file).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]/gi, '_').toLowerCase();
+  const name = `sg_t_${tag}`;
+  const appRole = `sg_app_${tag}`;
+  await admin(async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.query(`CREATE DATABASE "${name}"`);
+    const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [appRole]);
+    if (exists.rowCount === 0) await c.query(`CREATE ROLE "${appRole}" LOGIN`);
+  });
+  const url = urlFor(name);
+  await migrateDatabase(url);
+  const pool = createPool(url, 8);
+  const appUrl = urlFor(name, appRole);
+  const app = createPool(appUrl, 8);
+  return {
+    name,
+    url,
+    pool,
+    appRole,
+    appUrl,
+    app,
+    async grantApp() {
+      await pool.query('SELECT shadowgate.grant_app($1)', [appRole]);
+    },
+    async drop() {
+      await app.end();
+      await pool.end();
+      await admin(async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await c.query(`DROP ROLE IF EXISTS "${appRole}"`);
+      });
+    },
+  };
+}
+
+/** Runs statements in one transaction as the application would, after set_project_context. */
+export async function asApp<T>(app: Pool, project: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await app.connect();
+  try {
+    await c.query('BEGIN');
+    if (project !== null) await c.query('SELECT shadowgate.set_project_context($1)', [project]);
+    const r = await fn(c);
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}

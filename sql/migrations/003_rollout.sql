@@ -159,7 +159,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     lo bigint;
     hi bigint := txid_snapshot_xmin(txid_current_snapshot());
-    n integer;
+    v_events integer;
 BEGIN
     SELECT txid INTO lo FROM shadowgate.watermarks WHERE name = 'audit' FOR UPDATE;
     IF hi <= lo THEN RETURN 0; END IF;
@@ -177,7 +177,7 @@ BEGIN
         ON CONFLICT (project_id, day) DO UPDATE SET occurrences = d.occurrences + EXCLUDED.occurrences
     ), agg AS (
         SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               sum(row_count) AS occ, count(*) AS n, min(logged_at) AS first, max(logged_at) AS last,
+               sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
                coalesce(sum(row_count) FILTER (WHERE logged_at >= shadow_started_at), 0) AS win
           FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
     ), folded AS (
@@ -185,7 +185,7 @@ BEGIN
             (fingerprint, project_id, table_name, operation, row_project_id, denied_reason,
              occurrences, audit_rows, window_occurrences, first_seen, last_seen, open_since)
         SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               occ, n, win, first, last, first
+               occ, audit_n, win, first, last, first
           FROM agg
         ON CONFLICT (fingerprint) DO UPDATE SET
             occurrences = f.occurrences + EXCLUDED.occurrences,
@@ -207,10 +207,10 @@ BEGIN
            jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
                               'added', agg.occ, 'open_since', folded.open_since)
       FROM folded JOIN agg ON agg.fp = folded.fingerprint;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    GET DIAGNOSTICS v_events = ROW_COUNT;
     UPDATE shadowgate.watermarks SET txid = hi WHERE name = 'audit';
     DELETE FROM shadowgate.audit_flush;  -- markers of committed transactions only (others are invisible)
-    RETURN n;
+    RETURN v_events;
 END $$;
 
 -- Down Migration

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { decisionsMarkdown } from '../../shared/decisions.js';
+import { absorbAudit, loadStats } from '../../shared/db/stats.js';
+import { fingerprints } from '../../shared/db/violations.js';
+import { parseNow, withDb } from '../context.js';
+import { ok } from '../output.js';
+
+export function registerDecisions(program: Command): void {
+  program
+    .command('decisions')
+    .description("each project's decision record, generated from the database")
+    .option('--write <file>', 'write to a file (e.g. docs/migration_decisions.md) instead of stdout')
+    .option('--now <iso>', 'evaluate at this time')
+    .action(async (o) => {
+      const now = parseNow(o.now);
+      const md = await withDb(async (pool, cfg) => {
+        await absorbAudit(pool);
+        return decisionsMarkdown(await loadStats(pool), await fingerprints(pool), cfg, now);
+      });
+      if (o.write) {
+        writeFileSync(o.write, `${md}\n`);
+        console.log(ok(`decisions written to ${o.write}`));
+      } else console.log(md);
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { parseBatch } from '../../shared/config.js';
+import { InputError } from '../../shared/errors.js';
+import { changePhase } from '../../shared/phase-change.js';
+import { defaultActor, parseNow, withDb } from '../context.js';
+import { ok, phaseColor, printJson } from '../output.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('move a project or a batch to a phase (all or nothing); --phase shadow on a project in shadow resets its clock')
+    .option('--project <id>', 'one project')
+    .option('--batch <list>', 'several projects, e.g. "ab,aa,bap"')
+    .requiredOption('--phase <phase>', 'pending | shadow | enforcing | complete')
+    .option('--reason <text>', 'why (recorded in rls_phase_history)')
+    .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
+    .option('--force', 'override the exit criteria or the rollout order (needs --reason)')
+    .option('--now <iso>', 'the time of the change')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      if (!!o.project === !!o.batch) throw new InputError('give exactly one of --project or --batch');
+      const ids = o.project ? parseBatch(o.project) : parseBatch(o.batch);
+      if (o.project && ids.length !== 1) throw new InputError('--project takes one id; use --batch for several');
+      const at = parseNow(o.now);
+      const results = await withDb((pool, cfg) =>
+        changePhase(pool, cfg, { projectIds: ids, phase: o.phase, at, actor: o.actor ?? defaultActor(), reason: o.reason, force: !!o.force }),
+      );
+      if (o.json) return printJson(results);
+      for (const r of results) {
+        console.log(
+          r.clockReset
+            ? ok(`${r.projectId}: shadow clock reset`)
+            : ok(`${r.projectId}: ${r.from} -> ${phaseColor(r.to)(r.to)}${r.forced ? ' (forced)' : ''}`),
+        );
+      }
+    });
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { addProject, listProjects, permit, revoke } from '../../shared/db/projects.js';
+import { InputError } from '../../shared/errors.js';
+import { withDb } from '../context.js';
+import { ok, phaseColor, printJson } from '../output.js';
+
+export function registerProject(program: Command): void {
+  const project = program.command('project').description('register projects and their read permissions');
+
+  project
+    .command('add <id>')
+    .description('register a project (it starts in pending)')
+    .requiredOption('--access <level>', 'isolated | shared | super')
+    .option('--name <name>', 'display name')
+    .option('--lead-email <email>', "the lead's email (escalations)")
+    .option('--lead-slack <handle>', "the lead's Slack handle")
+    .option('--legacy-owner', 'legacy owner (extended monitoring)')
+    .option('--min-shadow-days <n>', 'minimum shadow duration for this project')
+    .action(async (id: string, o) => {
+      let minDays: number | undefined;
+      if (o.minShadowDays !== undefined) {
+        minDays = Number(o.minShadowDays);
+        if (!Number.isInteger(minDays) || minDays < 0) throw new InputError(`--min-shadow-days must be a whole number, got "${o.minShadowDays}"`);
+      }
+      await withDb(async (pool) => {
+        await addProject(pool, {
+          projectId: id, accessLevel: o.access, name: o.name, leadEmail: o.leadEmail,
+          leadSlack: o.leadSlack, legacyOwner: !!o.legacyOwner, minShadowDays: minDays,
+        });
+      });
+      console.log(ok(`project ${id} registered (${o.access}, pending)`));
+    });
+
+  project
+    .command('permit <reader> <target>')
+    .description('let a shared project read the rows of another (resets the reader\'s shadow clock)')
+    .action(async (reader: string, target: string) => {
+      const added = await withDb((pool) => permit(pool, reader, target));
+      console.log(added ? ok(`${reader} may read ${target}`) : `${reader} could already read ${target}`);
+    });
+
+  project
+    .command('revoke <reader> <target>')
+    .description('withdraw a read permission')
+    .action(async (reader: string, target: string) => {
+      const removed = await withDb((pool) => revoke(pool, reader, target));
+      console.log(removed ? ok(`${reader} may no longer read ${target}`) : `${reader} could not read ${target}`);
+    });
+
+  project
+    .command('list')
+    .description('every project, its access level, phase and read permissions')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      const rows = await withDb((pool) => listProjects(pool));
+      if (o.json) return printJson(rows);
+      for (const r of rows) {
+        const reads = r.reads.length ? ` reads ${r.reads.join(', ')}` : '';
+        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))}${r.legacy_owner ? ' legacy-owner' : ''}${reads}`);
+      }
+    });
+}

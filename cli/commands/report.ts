@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { InputError } from '../../shared/errors.js';
+import { requireProjects } from '../../shared/db/projects.js';
+import { absorbAudit, loadStats } from '../../shared/db/stats.js';
+import { buildReport, type Report } from '../../shared/report.js';
+import { parseNow, withDb } from '../context.js';
+import { bold, green, printJson, red, day } from '../output.js';
+
+export function reportMarkdown(r: Report): string {
+  const lines = [`# Shadow phase report`, '', `Generated: ${r.generated_at}`, '',
+    `Projects in shadow: ${r.total_projects}, eligible: ${r.eligible_count}`, ''];
+  for (const [id, p] of Object.entries(r.projects)) {
+    lines.push(`## ${id} (${p.access_level}${p.legacy_owner ? ', legacy owner' : ''}): ${p.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}`, '');
+    for (const c of p.criteria) lines.push(`- ${c.line}${c.met_at ? ` (met on ${c.met_at.slice(0, 10)} at the earliest)` : ''}`);
+    lines.push(`- Recommendation: ${p.recommendation}`);
+    if (p.enforce_deadline) lines.push(`- Move to enforcing before ${p.enforce_deadline}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('exit criteria of every project in shadow: ELIGIBLE / NOT ELIGIBLE and what to do')
+    .option('--project <id>', 'one project')
+    .option('--json', 'the seed\'s JSON shape, extended')
+    .option('--markdown', 'Markdown')
+    .option('--now <iso>', 'evaluate at this time')
+    .action(async (o) => {
+      if (o.json && o.markdown) throw new InputError('choose one of --json and --markdown');
+      const now = parseNow(o.now);
+      const report = await withDb(async (pool, cfg) => {
+        if (o.project) await requireProjects(pool, [o.project]);
+        await absorbAudit(pool);
+        return buildReport(await loadStats(pool, o.project ? [o.project] : undefined), cfg, now);
+      });
+      if (o.json) printJson(report);
+      else if (o.markdown) console.log(reportMarkdown(report));
+      else {
+        if (report.total_projects === 0) console.log('No projects in shadow');
+        for (const [id, p] of Object.entries(report.projects)) {
+          console.log(bold(`${id} (${p.access_level}) ${p.eligible ? green('ELIGIBLE') : red('NOT ELIGIBLE')}`));
+          for (const c of p.criteria) console.log(`  ${c.line}${c.met_at ? ` (earliest: ${day(new Date(c.met_at))})` : ''}`);
+          console.log(`  Unreviewed: ${p.unreviewed_count}`);
+          console.log(`  Recommendation: ${p.recommendation}`);
+          if (p.enforce_deadline) console.log(`  Move to enforcing before ${p.enforce_deadline}`);
+        }
+        console.log(bold(`Summary: ${report.total_projects} project(s) in shadow, ${report.eligible_count} eligible`));
+      }
+      if (Object.values(report.projects).some((p) => p.overdue)) process.exitCode = 1;
+    });
+}

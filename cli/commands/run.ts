@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { systemClock } from '../../shared/clock.js';
+import { loadConfig } from '../../shared/config.js';
+import { InputError } from '../../shared/errors.js';
+import { checkDatabase, createPool } from '../../shared/db/pool.js';
+import { closeQueues, connectRedis, createQueues, type Pipeline } from '../../shared/pipeline.js';
+import { EventProducer } from '../../producers/event-producer.js';
+import { startWorkers } from '../../workers/start.js';
+
+export async function startPipeline(p: Pipeline, what: 'all' | 'producers' | 'workers') {
+  const workers = what !== 'producers' ? await startWorkers(p) : undefined;
+  const producer = what !== 'workers' ? new EventProducer(p) : undefined;
+  await producer?.start();
+  return {
+    producer,
+    workers,
+    async stop() {
+      await producer?.stop();
+      await workers?.close();
+    },
+  };
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run [what]')
+    .description('start producers and workers (what: producers | workers; default both); SIGTERM/SIGINT stop cleanly')
+    .action(async (what = 'all') => {
+      if (!['all', 'producers', 'workers'].includes(what)) throw new InputError(`unknown part "${what}" (producers or workers)`);
+      const cfg = loadConfig();
+      const pool = createPool(cfg.databaseUrl, 10);
+      await checkDatabase(pool, cfg.databaseUrl).catch(async (e) => { await pool.end(); throw e; });
+      const connection = await connectRedis(cfg.redisUrl).catch(async (e) => { await pool.end(); throw e; });
+      const queues = createQueues(connection, cfg.redisPrefix);
+      const p: Pipeline = { pool, cfg, clock: systemClock, connection, queues, backoffMs: 2000 };
+      const running = await startPipeline(p, what);
+      console.log(`shadowgate: ${what === 'all' ? 'producers and workers' : what} running (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await running.stop();
+      await closeQueues(queues);
+      connection.disconnect();
+      await pool.end();
+      console.log('shadowgate: stopped');
+    });
+}

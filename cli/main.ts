@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerCheckDuration } from './commands/check-duration.js';
+import { registerDb } from './commands/db.js';
+import { registerDecisions } from './commands/decisions.js';
+import { registerIngestCalls } from './commands/ingest-calls.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerProject } from './commands/project.js';
+import { registerRecordChange } from './commands/record-change.js';
+import { registerReport } from './commands/report.js';
+import { registerReview } from './commands/review.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
+import { registerViolations } from './commands/violations.js';
+
+/** One line for the operator; exit 2 for bad input or an unreachable service. */
+export function explain(err: unknown): string {
+  const e = err as Error & { code?: string };
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT') return `cannot reach a service: ${e.message}`;
+  return (e.message || String(err)).split('\n')[0];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('shadowgate')
+    .description('staged Row-Level-Security rollout for multi-tenant PostgreSQL')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerDb(program);
+  registerProject(program);
+  registerMigrate(program);
+  registerStatus(program);
+  registerViolations(program);
+  registerReport(program);
+  registerCheckDuration(program);
+  registerReview(program);
+  registerIngestCalls(program);
+  registerRecordChange(program);
+  registerDecisions(program);
+  registerRun(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`shadowgate: ${explain(err)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+await main();

@@ -1,0 +1,36 @@
+import type { ProjectStats } from '../rules/eligibility.js';
+import type { Queryable } from './pool.js';
+import { sql } from './sql.js';
+
+export interface ProjectStatsRow extends ProjectStats {
+  name: string;
+  leadEmail: string | null;
+  leadSlack: string | null;
+}
+
+/** Folds committed audit rows into the counters (cheap when caught up). */
+export async function absorbAudit(db: Queryable): Promise<number> {
+  return (await db.query<{ n: number }>('SELECT shadowgate.absorb_audit() AS n')).rows[0].n;
+}
+
+/** Stats of the given projects (all when omitted), in registration order. */
+export async function loadStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
+  const { rows } = await db.query(sql('project-stats'), [projectIds ?? null]);
+  return rows.map((r) => ({
+    projectId: r.project_id,
+    name: r.name,
+    accessLevel: r.access_level,
+    legacyOwner: r.legacy_owner,
+    minShadowDays: r.min_shadow_days,
+    leadEmail: r.lead_email,
+    leadSlack: r.lead_slack,
+    phase: r.phase,
+    updatedAt: r.updated_at,
+    shadowStartedAt: r.shadow_started_at,
+    transactions: r.transactions,
+    violations: r.violations,
+    unresolved: r.unresolved,
+    unreviewedFingerprints: r.unreviewed_fingerprints,
+    fingerprints: r.fingerprints,
+  }));
+}

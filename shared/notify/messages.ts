@@ -1,0 +1,63 @@
+/** The words and Block Kit blocks of every message shadowgate sends. Pure. */
+export interface Message {
+  subject: string;
+  text: string;
+  blocks: unknown[];
+}
+
+function blocks(title: string, fields: Array<[string, string]>, next: string, dashboardUrl?: string): unknown[] {
+  const b: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+    { type: 'section', fields: fields.map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` })) },
+    { type: 'section', text: { type: 'mrkdwn', text: `Next: \`${next}\`` } },
+  ];
+  if (dashboardUrl) b.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${dashboardUrl}|Dashboard>` }] });
+  return b;
+}
+
+export interface FingerprintInfo {
+  id: number;
+  project_id: string;
+  table_name: string;
+  operation: string;
+  row_project_id: string | null;
+  denied_reason: string;
+  occurrences: number;
+  first_seen: Date;
+}
+
+export function violationMessage(f: FingerprintInfo, dashboardUrl?: string): Message {
+  const subject = `[shadowgate] ${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason})`;
+  const next = `shadowgate violations --project ${f.project_id}`;
+  const text = `${subject}: ${f.occurrences} row access(es) so far, owner ${f.row_project_id ?? 'NULL'}, fingerprint #${f.id}, first seen ${f.first_seen.toISOString()}. Investigate within 48 hours. Next: ${next}`;
+  return { subject, text, blocks: blocks(`Would-be denial in ${f.project_id}`, [
+    ['Project', f.project_id], ['Table / operation', `${f.table_name} ${f.operation}`], ['Row owner', f.row_project_id ?? 'NULL'],
+    ['Reason', f.denied_reason], ['Row accesses so far', String(f.occurrences)], ['Fingerprint', `#${f.id}`],
+  ], next, dashboardUrl) };
+}
+
+export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: number, lead: string, dashboardUrl?: string): Message {
+  const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within 48 hours`;
+  const next = `shadowgate review --fingerprint ${f.id} --resolution code-fix|acl-change|false-positive --ref URL`;
+  const text = `${lead}: ${subject}. ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses; due ${dueAt.toISOString()}. Next: ${next}`;
+  return { subject, text, blocks: blocks(`Investigation overdue: ${f.project_id} #${f.id}`, [
+    ['Lead', lead], ['Due', dueAt.toISOString()], ['Table / operation', `${f.table_name} ${f.operation}`], ['Reason', f.denied_reason],
+    ['Row accesses', String(f.occurrences)],
+  ], next, dashboardUrl) };
+}
+
+export function lingeringMessage(projectId: string, days: number, transactions: number, deadline: Date, alert: number, dashboardUrl?: string): Message {
+  const subject = `[shadowgate] ${projectId} lingers in shadow: ${days} days, 0 violations, past its enforcing deadline`;
+  const next = `shadowgate migrate --project ${projectId} --phase enforcing`;
+  const text = `${subject} (deadline ${deadline.toISOString()}, ${transactions} transactions${alert ? `, reminder ${alert}` : ''}). Move to enforcing now. Next: ${next}`;
+  return { subject, text, blocks: blocks(`${projectId} must move to enforcing`, [
+    ['Days in shadow', String(days)], ['Transactions', String(transactions)], ['Deadline', deadline.toISOString()],
+  ], next, dashboardUrl) };
+}
+
+export function eligibilityMessage(projectId: string, eligible: boolean, reasons: string[], dashboardUrl?: string): Message {
+  const subject = `[shadowgate] ${projectId} is ${eligible ? 'ELIGIBLE for enforcing' : 'no longer eligible for enforcing'}`;
+  const next = eligible ? `shadowgate migrate --project ${projectId} --phase enforcing` : `shadowgate report --project ${projectId}`;
+  const text = `${subject}${reasons.length ? `: ${reasons.join('; ')}` : ''}. Next: ${next}`;
+  return { subject, text, blocks: blocks(subject.replace('[shadowgate] ', ''), [['Project', projectId], ['Status', eligible ? 'ELIGIBLE' : reasons.join('\n') || 'NOT ELIGIBLE']], next, dashboardUrl) };
+}

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY } from '../shared/clock.js';
+import { createTestDb, type TestDb } from './support/db.js';
+import { cli } from './support/cli.js';
+import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { transactions } from './support/traffic.js';
+
+let db: TestDb & { grantApp(): Promise<void> };
+let env: Record<string, string>;
+const NOW = new Date();
+const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
+const run = (...args: string[]) => cli(args, env);
+
+async function phaseOf(p: string): Promise<string> {
+  return (await db.pool.query('SELECT migration_phase FROM shadowgate.rls_migration_status WHERE project_id = $1', [p])).rows[0].migration_phase;
+}
+async function history(): Promise<number> {
+  return (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.rls_phase_history')).rows[0].n;
+}
+
+beforeAll(async () => {
+  db = await createTestDb(import.meta.url);
+  env = { DATABASE_URL: db.url };
+  await seedProjects(db.pool);
+  await createDocs(db.pool, 5);
+  await db.grantApp();
+});
+afterAll(async () => db?.drop());
+
+describe('the seed scenarios', () => {
+  it('8 days in shadow, 1200 transactions, 0 violations: ELIGIBLE', async () => {
+    expect((await run('migrate', '--project', 'sm', '--phase', 'shadow', '--now', ago(8).toISOString())).code).toBe(0);
+    await transactions(db.app, 'sm', 1200, `SELECT count(*) FROM docs WHERE project_id = 'sm'`);
+    const r = await run('report', '--project', 'sm', '--json');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.projects.sm).toMatchObject({ eligible: true, days_in_shadow: 8, transaction_count: 1200, violation_count: 0, recommendation: 'proceed to enforcing' });
+    expect(rep.eligible_count).toBe(1);
+    const text = await run('report', '--project', 'sm');
+    expect(text.stdout).toContain('ELIGIBLE');
+    expect(text.stdout).toContain('Transactions: 1200 ✓');
+  });
+
+  it('violations: NOT ELIGIBLE, investigate', async () => {
+    await setPhase(db.pool, 'aa', 'shadow', ago(10));
+    await transactions(db.app, 'aa', 1100, 'SELECT count(*) FROM docs'); // reads motoko, echo, ... rows
+    const rep = JSON.parse((await run('report', '--project', 'aa', '--json')).stdout).projects.aa;
+    expect(rep.eligible).toBe(false);
+    expect(rep.recommendation).toBe('investigate violations');
+    expect(rep.violation_count).toBe(1100 * 5 * 5); // 5 owners aa may not read, 5 rows each, per transaction
+    expect(rep.reasons.join('|')).toContain('Violations: 27500 detected');
+    const v = await run('violations', '--project', 'aa', '--samples', '2', '--json');
+    expect(v.code).toBe(1);
+    const out = JSON.parse(v.stdout);
+    expect(out.total).toBe(27500);
+    expect(out.fingerprints).toHaveLength(5);
+    expect(out.samples).toHaveLength(2);
+    expect(out.by_table_operation['aa public.docs SELECT']).toBe(27500);
+  });
+
+  it('3 days: minimum duration not met, with the date it will be', async () => {
+    await setPhase(db.pool, 'motoko', 'shadow', ago(3));
+    const rep = JSON.parse((await run('report', '--project', 'motoko', '--json')).stdout).projects.motoko;
+    expect(rep.eligible).toBe(false);
+    expect(rep.reasons).toContain('Shadow duration: 3 days (minimum: 7)');
+    expect(rep.earliest_eligible_at).toBe(new Date(ago(3).getTime() + 7 * DAY).toISOString());
+    expect(rep.recommendation).toBe('continue monitoring');
+  });
+
+  it('several projects in one report', async () => {
+    const rep = JSON.parse((await run('report', '--json')).stdout);
+    expect(Object.keys(rep.projects).sort()).toEqual(['aa', 'motoko', 'sm']);
+    expect(rep.total_projects).toBe(3);
+    expect(rep.eligible_count).toBe(1);
+  });
+
+  it('check-duration: 10 days no alert (exit 0); 15 days alert (exit 1) with a deadline 3 business days on', async () => {
+    const ok = await run('check-duration', '--now', new Date(ago(8).getTime() + 10 * DAY).toISOString());
+    // aa is at 12 days then, sm at 10, motoko at 5
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('No projects exceeding maximum shadow duration');
+    const at = new Date(ago(8).getTime() + 15 * DAY);
+    const bad = await run('check-duration', '--now', at.toISOString(), '--json');
+    expect(bad.code).toBe(1);
+    const alerts = JSON.parse(bad.stdout).alerts;
+    const sm = alerts.find((a: { project_id: string }) => a.project_id === 'sm');
+    expect(sm.must_enforce).toBe(true);
+    expect(sm.action).toBe('Move to enforcing within 3 business days');
+    expect(alerts.find((a: { project_id: string }) => a.project_id === 'aa').must_enforce).toBe(false);
+  });
+});
+
+describe('review', () => {
+  it('a code fix resets the shadow clock; a recurrence is new and unreviewed', async () => {
+    const fps = JSON.parse((await run('violations', '--project', 'aa', '--json')).stdout).fingerprints;
+    for (const f of fps) {
+      const r = await run('review', '--fingerprint', String(f.id), '--resolution', 'code-fix', '--ref', 'https://git.example/pr/1');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const rep = JSON.parse((await run('report', '--project', 'aa', '--json')).stdout).projects.aa;
+    expect(rep).toMatchObject({ days_in_shadow: 0, violation_count: 0, unreviewed_count: 0, transaction_count: 0 });
+    const resets = await db.pool.query(`SELECT reason FROM shadowgate.rls_phase_history WHERE project_id = 'aa' AND kind = 'clock_reset'`);
+    expect(resets.rows[0].reason).toMatch(/^code-fix for fingerprint \d+/);
+    await transactions(db.app, 'aa', 1, `SELECT count(*) FROM docs WHERE project_id = 'echo'`);
+    const again = JSON.parse((await run('report', '--project', 'aa', '--json')).stdout).projects.aa;
+    expect(again).toMatchObject({ violation_count: 5, unreviewed_count: 1, recommendation: 'investigate violations' });
+  });
+
+  it('a false positive needs a rationale, then stays exempt when it recurs', async () => {
+    const fp = JSON.parse((await run('violations', '--project', 'aa', '--json')).stdout).fingerprints.find((f: { open_since: string | null }) => f.open_since);
+    const missing = await run('review', '--fingerprint', String(fp.id), '--resolution', 'false-positive', '--ref', 'https://issues/9');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('rationale');
+    expect((await run('review', '--fingerprint', String(fp.id), '--resolution', 'false-positive', '--ref', 'https://issues/9', '--rationale', 'echo is public reference data')).code).toBe(0);
+    await transactions(db.app, 'aa', 1, `SELECT count(*) FROM docs WHERE project_id = 'echo'`);
+    const rep = JSON.parse((await run('report', '--project', 'aa', '--json')).stdout).projects.aa;
+    expect(rep).toMatchObject({ violation_count: 10, unresolved_count: 0, unreviewed_count: 0 });
+  });
+});
+
+describe('migrate', () => {
+  it('promotes an eligible project and refuses one that is not, naming the criteria', async () => {
+    const refused = await run('migrate', '--project', 'motoko', '--phase', 'enforcing');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Shadow duration: 3 days (minimum: 7)');
+    expect(await phaseOf('motoko')).toBe('shadow');
+    expect((await run('migrate', '--project', 'sm', '--phase', 'enforcing')).code).toBe(0);
+    expect(await phaseOf('sm')).toBe('enforcing');
+  });
+
+  it('--force needs a reason and is recorded', async () => {
+    expect((await run('migrate', '--project', 'motoko', '--phase', 'enforcing', '--force')).code).toBe(2);
+    expect((await run('migrate', '--project', 'motoko', '--phase', 'enforcing', '--force', '--reason', 'CTO approval')).code).toBe(0);
+    const h = await db.pool.query(`SELECT forced, reason, actor FROM shadowgate.rls_phase_history WHERE project_id = 'motoko' ORDER BY id DESC LIMIT 1`);
+    expect(h.rows[0]).toEqual({ forced: true, reason: 'CTO approval', actor: 'tester' });
+  });
+
+  it('a batch is all or nothing', async () => {
+    const before = await history();
+    const r = await run('migrate', '--batch', 'ab,bap,sm', '--phase', 'shadow'); // sm is enforcing: enforcing -> shadow is a rollback, allowed; ab and bap pending -> shadow
+    expect(r.code, r.stderr).toBe(0);
+    const bad = await run('migrate', '--batch', 'ab,echo', '--phase', 'enforcing');
+    expect(bad.code).toBe(2);
+    expect(await phaseOf('ab')).toBe('shadow');
+    expect(await phaseOf('echo')).toBe('pending');
+    expect(await history()).toBe(before + 3);
+  });
+
+  it('enforces the rollout order unless forced', async () => {
+    const r = await run('migrate', '--project', 'echo', '--phase', 'shadow');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/echo may not enter shadow before .*aa.* \(rollout order\)/);
+    expect(await phaseOf('echo')).toBe('pending');
+  });
+
+  it('--phase shadow on a project in shadow resets its clock', async () => {
+    const at = new Date(NOW.getTime() + DAY);
+    expect((await run('migrate', '--project', 'ab', '--phase', 'shadow', '--now', at.toISOString(), '--reason', 'policy change')).code).toBe(0);
+    const s = await db.pool.query(`SELECT shadow_started_at FROM shadowgate.rls_migration_status WHERE project_id = 'ab'`);
+    expect(s.rows[0].shadow_started_at.toISOString()).toBe(at.toISOString());
+  });
+});
+
+describe('bad input: one line, exit 2, nothing changed', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['unknown project', ['migrate', '--project', 'nope', '--phase', 'shadow'], /unknown project "nope"/],
+    ['unknown phase', ['migrate', '--project', 'io', '--phase', 'live'], /unknown phase "live"/],
+    ['illegal transition', ['migrate', '--project', 'io', '--phase', 'complete'], /illegal transition for io: pending -> complete/],
+    ['malformed batch', ['migrate', '--batch', 'ab,,aa', '--phase', 'shadow'], /malformed batch list/],
+    ['unparsable time', ['report', '--now', 'yesterday-ish'], /unparsable time "yesterday-ish"/],
+    ['unknown fingerprint', ['review', '--fingerprint', '999999', '--resolution', 'code-fix', '--ref', 'x'], /unknown fingerprint 999999/],
+  ];
+  for (const [name, args, msg] of cases) {
+    it(name, async () => {
+      const before = await history();
+      const r = await run(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+      expect(await history()).toBe(before);
+    });
+  }
+
+  it('unreachable database', async () => {
+    const r = await cli(['status'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('cannot reach PostgreSQL at 127.0.0.1:1/none');
+  });
+
+  it('ingest-calls: a malformed line or an unknown project adds nothing', async () => {
+    const count = async () => (await db.pool.query('SELECT coalesce(sum(calls), 0)::int AS n FROM shadowgate.tool_call_counts')).rows[0].n;
+    const bad = await cli(['ingest-calls', '-'], env, '{"project":"ab","timestamp":"2026-01-01T00:00:00Z"}\n{"project":"zz","timestamp":"2026-01-01T00:00:00Z"}\n');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown project "zz"');
+    expect((await cli(['ingest-calls', '-'], env, 'not json\n')).stderr).toContain('line 1: not JSON');
+    expect(await count()).toBe(0);
+    const good = await cli(['ingest-calls'], env, `{"project":"ab","timestamp":"${new Date(NOW.getTime() + 2 * DAY).toISOString()}","count":700}\n{"project":"ab","timestamp":"${new Date(NOW.getTime() + 2 * DAY).toISOString()}"}\n`);
+    expect(good.code, good.stderr).toBe(0);
+    expect(await count()).toBe(701);
+    const rep = JSON.parse((await run('report', '--project', 'ab', '--json')).stdout).projects.ab;
+    expect(rep.transaction_count).toBe(701);
+  });
+});
+
+describe('status and decisions', () => {
+  it('status shows every project and its phase; decisions come from the database', async () => {
+    const s = await run('status');
+    expect(s.code).toBe(0);
+    expect(s.stdout.trim().split('\n')).toHaveLength(8);
+    expect(s.stdout).toMatch(/sm\s+isolated\s+shadow/);
+    const d = await run('decisions');
+    expect(d.stdout).toContain('## aa (SHARED)');
+    expect(d.stdout).toContain('false-positive (https://issues/9): echo is public reference data');
+    expect(d.stdout).toContain('**Decision:** ENFORCING');
+  });
+});

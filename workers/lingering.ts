@@ -1,0 +1,66 @@
+import type { Job } from 'bullmq';
+import { DAY, HOUR } from '../shared/clock.js';
+import { closeTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
+import { loadStats } from '../shared/db/stats.js';
+import { lingeringMessage } from '../shared/notify/messages.js';
+import { notify, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
+import type { LingeringJob } from '../shared/queues.js';
+import { evaluateEligibility } from '../shared/rules/eligibility.js';
+
+/**
+ * A project in shadow gets a timer at the maximum shadow duration. When it fires and the project
+ * lingers (0 unresolved violations, enough transactions) the enforcing deadline is 3 business days
+ * later; still in shadow at the deadline: Slack #devops and the leads' email, then daily.
+ */
+export function lingeringProcessor(p: Pipeline) {
+  const t = p.cfg.thresholds;
+  return async (job: Job<LingeringJob>): Promise<string> => {
+    const now = p.clock.now();
+    if ('projectId' in job.data) {
+      const [s] = await loadStats(p.pool, [job.data.projectId]);
+      const open = (await p.pool.query(`SELECT id FROM shadowgate.timers WHERE kind = 'lingering' AND subject = $1 AND closed_at IS NULL`, [job.data.projectId])).rows[0];
+      if (!s || s.phase !== 'shadow' || !s.shadowStartedAt) {
+        if (open) await closeTimer(p.pool, open.id, now);
+        return 'not in shadow';
+      }
+      const due = new Date(s.shadowStartedAt.getTime() + t.maxShadowDays * DAY);
+      let timer = await openTimer(p.pool, 'lingering', s.projectId, s.projectId, s.shadowStartedAt, due);
+      if (timer.opened_at.getTime() !== s.shadowStartedAt.getTime()) {
+        // the clock was reset: a new shadow period, a new timer
+        await closeTimer(p.pool, timer.id, now);
+        timer = await openTimer(p.pool, 'lingering', s.projectId, s.projectId, s.shadowStartedAt, due);
+      }
+      await scheduleTimer(p, timer);
+      return 'scheduled';
+    }
+    const timer = await getTimer(p.pool, job.data.timerId);
+    if (!timer || timer.closed_at) return 'closed';
+    if (timer.due_at > now) {
+      await scheduleTimer(p, timer);
+      return 'early';
+    }
+    const [s] = await loadStats(p.pool, [timer.project_id]);
+    if (!s || s.phase !== 'shadow') {
+      await closeTimer(p.pool, timer.id, now);
+      return 'moved on';
+    }
+    const e = evaluateEligibility(s, t, now, p.cfg.holidays);
+    if (!e.lingering || !e.enforceDeadline) {
+      const next = await rescheduleTimer(p.pool, timer, new Date(now.getTime() + t.reminderHours * HOUR), false);
+      if (next) await scheduleTimer(p, next);
+      return 'not lingering';
+    }
+    if (now < e.enforceDeadline) {
+      const next = await rescheduleTimer(p.pool, timer, e.enforceDeadline, false);
+      if (next) await scheduleTimer(p, next);
+      return 'deadline set';
+    }
+    const next = await rescheduleTimer(p.pool, timer, new Date(now.getTime() + DAY), true);
+    if (!next) return 'duplicate';
+    await notify(p, `lingering:${s.projectId}:${timer.id}:${timer.fired}`,
+      lingeringMessage(s.projectId, e.daysInShadow, s.transactions, e.enforceDeadline, timer.fired, p.cfg.dashboardUrl),
+      [s.leadEmail, p.cfg.devopsEmail]);
+    await scheduleTimer(p, next);
+    return 'alerted';
+  };
+}

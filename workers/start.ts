@@ -1,0 +1,58 @@
+import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
+import { pendingNotifications } from '../shared/db/notifications.js';
+import { openTimers } from '../shared/db/timers.js';
+import { EmailNotifier } from '../shared/notify/email.js';
+import { SlackNotifier } from '../shared/notify/slack.js';
+import { scheduleTimer, type Pipeline } from '../shared/pipeline.js';
+import { jobId, QUEUE, type QueueName } from '../shared/queues.js';
+import { eligibilityProcessor } from './eligibility.js';
+import { investigationProcessor } from './investigation.js';
+import { lingeringProcessor } from './lingering.js';
+import { notificationProcessor } from './notifications.js';
+import { shadowClockProcessor } from './shadow-clock.js';
+
+export interface Workers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one BullMQ worker per queue. First rebuilds from the database what Redis may have lost:
+ * every open timer, every undelivered notification, and an eligibility check per shadow project.
+ */
+export async function startWorkers(p: Pipeline, concurrency = 4): Promise<Workers> {
+  const notifiers = {
+    slack: p.cfg.slackWebhookUrl ? new SlackNotifier(p.cfg.slackWebhookUrl, p.cfg.slackChannel) : undefined,
+    email: p.cfg.smtpUrl ? new EmailNotifier(p.cfg.smtpUrl, p.cfg.mailFrom) : undefined,
+  };
+  for (const t of await openTimers(p.pool)) await scheduleTimer(p, t);
+  for (const id of await pendingNotifications(p.pool)) {
+    await p.queues[QUEUE.notifications].add('send', { notificationId: id }, { jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs } });
+  }
+  const shadow = await p.pool.query<{ project_id: string }>(`SELECT project_id FROM shadowgate.rls_migration_status WHERE migration_phase = 'shadow'`);
+  for (const r of shadow.rows) await p.queues[QUEUE.eligibility].add('start', { projectId: r.project_id });
+
+  const processors: Record<QueueName, Processor> = {
+    [QUEUE.eligibility]: eligibilityProcessor(p),
+    [QUEUE.investigation]: investigationProcessor(p),
+    [QUEUE.shadowClock]: shadowClockProcessor(p),
+    [QUEUE.lingering]: lingeringProcessor(p),
+    [QUEUE.notifications]: notificationProcessor(p, notifiers),
+  };
+  const workers = Object.entries(processors).map(([name, fn]) => {
+    const w = new Worker(name, fn, {
+      connection: p.connection.duplicate() as unknown as ConnectionOptions,
+      prefix: p.cfg.redisPrefix,
+      concurrency: name === QUEUE.notifications ? concurrency * 4 : concurrency,
+    });
+    w.on('error', (err) => console.error(`shadowgate worker ${name}: ${err.message}`));
+    return w;
+  });
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close())); // finishes the jobs in hand
+      notifiers.email?.close();
+    },
+  };
+}

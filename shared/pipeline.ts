@@ -74,3 +74,14 @@ export async function scheduleTimer(p: Pipeline, t: Timer): Promise<void> {
   const delay = Math.max(0, t.due_at.getTime() - p.clock.now().getTime());
   await p.queues[queue].add('timer', { timerId: t.id }, { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay });
 }
+
+/** After a clock jump (the demo's accelerated clock): wake every open timer that is now due. */
+export async function wakeDueTimers(p: Pipeline, timers: readonly Timer[]): Promise<number> {
+  const now = p.clock.now();
+  const due = timers.filter((t) => t.due_at <= now && !t.closed_at);
+  for (const t of due) {
+    const queue = t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering;
+    await p.queues[queue].add('timer', { timerId: t.id }, { jobId: jobId('wake', t.id, t.fired, now.getTime()) });
+  }
+  return due.length;
+}

@@ -43,7 +43,9 @@ CREATE TABLE shadowgate.rls_migration_status (
     -- the shadow clock: set on entering shadow, moved by every reset, NULL outside shadow
     shadow_started_at   timestamptz,
     -- value of the project's transaction counter when the shadow clock last started
-    shadow_txn_baseline bigint NOT NULL DEFAULT 0
+    shadow_txn_baseline bigint NOT NULL DEFAULT 0,
+    -- audit rows of transactions from this id on count in the current shadow window
+    shadow_started_txid bigint NOT NULL DEFAULT 0
 );
 
 CREATE TABLE shadowgate.rls_phase_history (

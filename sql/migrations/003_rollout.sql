@@ -49,23 +49,27 @@ AS $$
      WHERE g.project_id = p AND s.shadow_started_at IS NOT NULL
 $$;
 
--- Starts the shadow clock afresh: transactions and violations are counted from p_at on.
+-- Starts the shadow clock afresh: transactions and violations are counted from p_at on. Violations
+-- are attributed by transaction id, not by time: rows of transactions that had all finished before
+-- the reset (below the snapshot's xmin) are out of the new window, everything later is in.
 CREATE FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamptz) RETURNS void
 LANGUAGE sql
 AS $$
     UPDATE shadowgate.rls_migration_status s
        SET shadow_started_at = p_at,
-           shadow_txn_baseline = shadowgate.txn_count(g.seq_no)
+           shadow_txn_baseline = shadowgate.txn_count(g.seq_no),
+           shadow_started_txid = txid_snapshot_xmin(txid_current_snapshot())
       FROM shadowgate.project_registry g
      WHERE g.project_id = s.project_id AND s.project_id = p;
     UPDATE shadowgate.violation_fingerprints f
        SET window_occurrences = coalesce((
              SELECT sum(a.row_count) FROM shadowgate.rls_audit_log a
-              WHERE a.would_be_denied AND a.logged_at >= p_at AND a.project_id = f.project_id
+              WHERE a.would_be_denied AND a.project_id = f.project_id
+                AND a.txid >= txid_snapshot_xmin(txid_current_snapshot())
+                AND a.txid < (SELECT txid FROM shadowgate.watermarks WHERE name = 'audit')
                 AND a.table_name = f.table_name AND a.operation = f.operation
                 AND a.row_project_id IS NOT DISTINCT FROM f.row_project_id
-                AND a.denied_reason = f.denied_reason
-                AND a.txid < (SELECT txid FROM shadowgate.watermarks WHERE name = 'audit')), 0)
+                AND a.denied_reason = f.denied_reason), 0)
      WHERE f.project_id = p;
 $$;
 
@@ -164,7 +168,7 @@ BEGIN
     SELECT txid INTO lo FROM shadowgate.watermarks WHERE name = 'audit' FOR UPDATE;
     IF hi <= lo THEN RETURN 0; END IF;
     WITH batch AS (
-        SELECT a.*, s.shadow_started_at,
+        SELECT a.*, s.shadow_started_at, s.shadow_started_txid,
                md5(concat_ws('|', a.project_id, a.table_name, a.operation,
                              coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
           FROM shadowgate.rls_audit_log a
@@ -178,7 +182,7 @@ BEGIN
     ), agg AS (
         SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
                sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
-               coalesce(sum(row_count) FILTER (WHERE logged_at >= shadow_started_at), 0) AS win
+               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL AND txid >= shadow_started_txid), 0) AS win
           FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
     ), folded AS (
         INSERT INTO shadowgate.violation_fingerprints AS f

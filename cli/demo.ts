@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// `npm run demo`: a whole rollout of the seed's eight projects on an accelerated clock, against the
+// local PostgreSQL and Redis, with local Slack and SMTP sinks unless real ones are configured.
+import pg from 'pg';
+import { DAY, ManualClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import { createPool } from '../shared/db/pool.js';
+import { migrateDatabase } from '../shared/db/migrate.js';
+import { addProject, permit } from '../shared/db/projects.js';
+import { absorbAudit, loadStats } from '../shared/db/stats.js';
+import { fingerprints, review } from '../shared/db/violations.js';
+import { openTimers } from '../shared/db/timers.js';
+import { changePhase } from '../shared/phase-change.js';
+import { closeQueues, connectRedis, createQueues, wakeDueTimers, type Pipeline } from '../shared/pipeline.js';
+import { buildReport } from '../shared/report.js';
+import { startPipeline } from './commands/run.js';
+import { reportMarkdown } from './commands/report.js';
+import { slackSink, smtpSink } from './demo-sinks.js';
+import { bold, gray, ok } from './output.js';
+
+const DB = 'shadowgate_demo';
+const APP_ROLE = 'shadowgate_demo_app';
+const say = (s: string) => console.log(s);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<number> {
+  const base = loadConfig({ ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres' });
+  const admin = new pg.Client({ connectionString: base.databaseUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    console.error(`shadowgate demo: PostgreSQL is not reachable at ${base.databaseUrl} (${(err as Error).message}); start it with \`docker compose up -d\` or your OS packages, or set DATABASE_URL`);
+    return 2;
+  }
+  let redisCheck;
+  try {
+    redisCheck = await connectRedis(base.redisUrl);
+  } catch {
+    await admin.end();
+    console.error(`shadowgate demo: Redis is not reachable at ${base.redisUrl}; start it with \`docker compose up -d\` or your OS packages, or set REDIS_URL`);
+    return 2;
+  }
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APP_ROLE])).rowCount === 0) await admin.query(`CREATE ROLE ${APP_ROLE} LOGIN`);
+  await admin.end();
+  const url = new URL(base.databaseUrl);
+  url.pathname = `/${DB}`;
+  const appUrl = new URL(url.toString());
+  appUrl.username = APP_ROLE;
+  appUrl.password = '';
+
+  const slack = base.slackWebhookUrl ? undefined : await slackSink();
+  const smtp = base.smtpUrl ? undefined : await smtpSink();
+  const prefix = `shadowgate-demo-${process.pid}`;
+  const cfg = loadConfig({
+    ...process.env, DATABASE_URL: url.toString(), SHADOWGATE_REDIS_PREFIX: prefix,
+    SLACK_WEBHOOK_URL: base.slackWebhookUrl ?? slack!.url, SMTP_URL: base.smtpUrl ?? smtp!.url,
+    DEVOPS_EMAIL: process.env.DEVOPS_EMAIL || 'devops@example.com',
+  });
+  say(bold(`shadowgate demo: database ${DB} on ${url.host}, Redis ${cfg.redisUrl} (prefix ${prefix})`));
+  say(gray(`Slack -> ${base.slackWebhookUrl ? 'SLACK_WEBHOOK_URL' : `local sink ${slack!.url}`}; email -> ${base.smtpUrl ? 'SMTP_URL' : `local SMTP sink ${smtp!.url}`}`));
+
+  await migrateDatabase(cfg.databaseUrl);
+  const pool = createPool(cfg.databaseUrl, 10);
+  const app = createPool(appUrl.toString(), 4);
+  await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);
+  const seed: Array<[string, 'isolated' | 'shared' | 'super', boolean]> = [
+    ['sm', 'isolated', false], ['motoko', 'isolated', false], ['ab', 'shared', false], ['aa', 'shared', false],
+    ['bap', 'shared', false], ['echo', 'super', false], ['ea', 'super', false], ['io', 'super', true]];
+  for (const [id, level, legacy] of seed) {
+    await addProject(pool, { projectId: id, accessLevel: level, legacyOwner: legacy, leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead`, minShadowDays: legacy ? 14 : undefined });
+  }
+  for (const [r, t] of [['ab', 'sm'], ['aa', 'sm'], ['bap', 'sm']]) await permit(pool, r, t);
+  await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [seed.map((s) => s[0])]);
+  await pool.query(`SELECT shadowgate.protect('public.memories')`);
+  await pool.query('SELECT shadowgate.grant_app($1)', [APP_ROLE]);
+  say(ok('schema installed, 8 projects registered, public.memories protected, application role granted'));
+
+  const clock = new ManualClock(new Date(Date.now() - 60 * DAY));
+  const p: Pipeline = { pool, cfg, clock, connection: redisCheck, queues: createQueues(redisCheck, prefix), backoffMs: 200 };
+  const running = await startPipeline(p, 'all');
+  say(ok('producers and workers running'));
+
+  const seen = { slack: 0, mail: 0 };
+  const showMessages = () => {
+    for (const m of slack?.messages.slice(seen.slack) ?? []) say(`  ${gray('slack')} ${m.text.slice(0, 150)}`);
+    for (const m of smtp?.mails.slice(seen.mail) ?? []) say(`  ${gray('email')} to ${m.to.join(', ')}: ${m.subject}`);
+    seen.slack = slack?.messages.length ?? 0;
+    seen.mail = smtp?.mails.length ?? 0;
+  };
+  const settle = async () => {
+    for (let i = 0; i < 40; i++) {
+      await sleep(100);
+      const counts = await Promise.all(Object.values(p.queues).map((q) => q.getJobCounts('waiting', 'active')));
+      if (counts.every((c) => c.waiting === 0 && c.active === 0) && i > 3) break;
+    }
+    showMessages();
+  };
+  const traffic = async (project: string, n: number, sql = `SELECT count(*) FROM memories WHERE project_id = '${project}'`) => {
+    const c = await app.connect();
+    for (let i = 0; i < n; i++) {
+      await c.query('BEGIN');
+      await c.query('SELECT shadowgate.set_project_context($1)', [project]);
+      await c.query(sql);
+      await c.query('COMMIT');
+    }
+    c.release();
+  };
+  const day = (n: number) => {
+    clock.advance(n * DAY);
+    say(bold(`\n== ${clock.now().toISOString().slice(0, 10)} (+${n}d)`));
+  };
+  const migrate = async (ids: string[], phase: string, reason?: string) => {
+    try {
+      for (const r of await changePhase(pool, cfg, { projectIds: ids, phase, at: clock.now(), actor: 'demo', reason })) {
+        say(ok(`${r.projectId}: ${r.from} -> ${r.to}`));
+      }
+    } catch (err) {
+      say(`  refused: ${(err as Error).message}`);
+    }
+  };
+  const fix = async (project: string, resolution: 'code-fix' | 'acl-change', ref: string) => {
+    await absorbAudit(pool);
+    for (const f of (await fingerprints(pool, project)).filter((x) => x.open_since)) {
+      await review(pool, { fingerprintId: f.id!, resolution, ref, actor: 'demo', at: clock.now() });
+      say(ok(`reviewed fingerprint #${f.id} (${f.project_id} ${f.operation} owner ${f.row_project_id}): ${resolution} ${ref}; shadow clock restarts`));
+    }
+  };
+
+  say(bold('\n== batch 1: sm'));
+  await migrate(['sm'], 'shadow');
+  await traffic('sm', 1100);
+  await settle();
+  day(8);
+  await migrate(['motoko'], 'shadow'); // refused: sm first
+  await migrate(['sm'], 'enforcing');
+  say(bold('\n== batch 2: motoko, with a cross-tenant bug'));
+  await migrate(['motoko'], 'shadow');
+  await traffic('motoko', 600);
+  await traffic('motoko', 5, `SELECT count(*) FROM memories WHERE project_id IN ('motoko', 'ea')`);
+  await settle();
+  day(2);
+  await fix('motoko', 'code-fix', 'https://git.example/motoko/pull/42');
+  await traffic('motoko', 1100);
+  await settle();
+  day(8);
+  await migrate(['motoko'], 'enforcing');
+  say(bold('\n== batch 3: ab, aa, bap (shared)'));
+  await migrate(['ab', 'aa', 'bap'], 'shadow');
+  await traffic('ab', 1100);
+  await traffic('bap', 1100);
+  await traffic('aa', 1100, `SELECT count(*) FROM memories WHERE project_id IN ('aa', 'sm', 'bap')`);
+  await settle();
+  day(1);
+  say('  aa legitimately reads bap: grant the permission (an ACL change resets aa\'s clock)');
+  await permit(pool, 'aa', 'bap');
+  await fix('aa', 'acl-change', 'migration 2026_11_grant_aa_bap');
+  await traffic('aa', 1100, `SELECT count(*) FROM memories WHERE project_id IN ('aa', 'sm', 'bap')`);
+  await settle();
+  day(2);
+  say(gray('  48 hours: every fingerprint was reviewed in time, no escalation'));
+  await wakeDueTimers(p, await openTimers(pool));
+  await settle();
+  day(6);
+  await migrate(['ab'], 'enforcing');
+  await migrate(['aa'], 'enforcing');
+  say(gray('  bap is eligible but nobody promotes it...'));
+  day(6);
+  await wakeDueTimers(p, await openTimers(pool));
+  await settle();
+  day(6);
+  await wakeDueTimers(p, await openTimers(pool));
+  await settle();
+  await migrate(['bap'], 'enforcing');
+  say(bold('\n== batch 4: echo, ea (super)'));
+  await migrate(['echo', 'ea'], 'shadow');
+  await traffic('echo', 1000, `UPDATE memories SET body = body WHERE project_id = 'sm' AND id % 50 = 1`);
+  await traffic('ea', 1000);
+  await settle();
+  day(2);
+  say(gray('  48 hours later, echo\'s cross-tenant write is still not root-caused:'));
+  await wakeDueTimers(p, await openTimers(pool));
+  await settle();
+
+  await absorbAudit(pool);
+  const report = buildReport(await loadStats(pool), cfg, clock.now());
+  say(`\n${reportMarkdown(report)}`);
+
+  await running.stop();
+  await closeQueues(p.queues);
+  const keys = await redisCheck.keys(`${prefix}:*`);
+  if (keys.length) await redisCheck.del(...keys);
+  redisCheck.disconnect();
+  await app.end();
+  await pool.end();
+  await slack?.close();
+  await smtp?.close();
+  say(ok(`done: ${slack ? `${slack.messages.length} Slack messages` : 'Slack messages sent'}, ${smtp ? `${smtp.mails.length} emails` : 'emails sent'}; database ${DB} kept for inspection (DATABASE_URL=${url} npx shadowgate report)`));
+  return 0;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  console.error(`shadowgate demo: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -179,7 +179,7 @@ async function main(): Promise<number> {
   await traffic('ea', 1000);
   await settle();
   day(2);
-  say(gray('  48 hours later, echo\'s cross-tenant write is still not root-caused:'));
+  say(gray('  echo\'s cross-tenant write stays open: its investigation is due 48 hours after it was first seen'));
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Throughput of no RLS vs enforcing vs shadow, simple and prepared protocol, three workloads.
+# 800k rows over 8 tenants (blocks of 50 consecutive ids per tenant). Usage: bash bench/rls-overhead.sh [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=${1:-10}
+PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
+ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=shadowgate_bench
+psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+psql "$ADMIN" -qc "DROP ROLE IF EXISTS sg_bench_app" -c "CREATE ROLE sg_bench_app LOGIN"
+URL=${ADMIN%/*}/$DB
+DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
+psql "$URL" -v ON_ERROR_STOP=1 -q <<'SQL'
+CREATE TABLE public.docs (id bigint PRIMARY KEY, project_id varchar(50) NOT NULL, v int NOT NULL);
+INSERT INTO shadowgate.project_registry (project_id, name, access_level) SELECT 't'||i, 't'||i, 'isolated' FROM generate_series(0, 7) i;
+INSERT INTO public.docs SELECT i, 't' || ((i / 50) % 8), i % 100 FROM generate_series(1, 800000) i;
+CREATE INDEX ON public.docs (project_id, id);
+CREATE TABLE public.plain AS SELECT * FROM public.docs;
+ALTER TABLE public.plain ADD PRIMARY KEY (id); CREATE INDEX ON public.plain (project_id, id);
+SELECT shadowgate.protect('public.docs');
+SELECT shadowgate.grant_app('sg_bench_app');
+GRANT SELECT ON public.plain TO sg_bench_app;
+VACUUM ANALYZE;
+SQL
+dir=$(mktemp -d)
+# w0: 0 denied rows (the tenant's own 50 rows); w1: 399 own rows + 1 of another tenant; w87: 400 rows, 350 of others
+q_w0="SELECT sum(v) FROM TBL WHERE project_id = 't3' AND id BETWEEN :a AND :a + 399"
+q_w1="SELECT sum(v) FROM TBL WHERE (project_id = 't3' AND id BETWEEN :a AND :a + 3199) OR id = 1"
+q_w87="SELECT sum(v) FROM TBL WHERE id BETWEEN :a AND :a + 399"
+for w in w0 w1 w87; do
+  q_var="q_$w"; q=${!q_var}
+  printf '\\set a random(1000, 790000)\nBEGIN;\nSELECT shadowgate.set_project_context('"'"'t3'"'"');\n%s;\nCOMMIT;\n' "${q//TBL/docs}" > "$dir/$w.sql"
+  printf '\\set a random(1000, 790000)\nBEGIN;\n%s;\nCOMMIT;\n' "${q//TBL/plain}" > "$dir/$w-plain.sql"
+done
+tps() { "$PB" -h 127.0.0.1 -U sg_bench_app -n -c 2 -j 2 -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
+echo "workload protocol norls enforcing shadow shadow/enforcing"
+for w in w0 w1 w87; do
+  for m in simple prepared; do
+    n=$(tps "$m" "$dir/$w-plain.sql")
+    psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = 'enforcing'"
+    e=$(tps "$m" "$dir/$w.sql")
+    psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = 'shadow'"
+    s=$(tps "$m" "$dir/$w.sql")
+    echo "$w $m $n $e $s $(awk "BEGIN {printf \"%.2f\", $s / $e}")"
+  done
+done
+rm -rf "$dir"

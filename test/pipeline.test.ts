@@ -119,12 +119,14 @@ describe('the 48-hour investigation timer', () => {
   it('timers pending when Redis is flushed are rebuilt when workers start', async () => {
     const [fp] = await fingerprintsOf('motoko');
     const t = (await db.pool.query(`SELECT id, due_at FROM shadowgate.timers WHERE kind = 'investigation' AND subject = $1 AND closed_at IS NULL`, [String(fp.id)])).rows[0];
-    await stop();
     const keys = await p.connection.keys(`${prefix}:*`);
     await p.connection.del(...keys);
-    await start();
-    const delayed = await p.queues.investigation.getDelayed();
-    expect(delayed.map((j) => j.data.timerId)).toContain(t.id);
+    const all = () => p.queues.investigation.getJobs(['delayed', 'wait', 'active', 'completed', 'failed']);
+    expect((await all()).map((j) => j.data.timerId)).not.toContain(t.id);
+    const another = await startWorkers(p); // a worker process starting now
+    const jobs = await all();
+    await another.close();
+    expect(jobs.map((j) => j.data.timerId)).toContain(t.id);
   });
 });
 

@@ -60,19 +60,25 @@ export async function notify(p: Pipeline, dedupeKey: string, msg: Message, email
     const id = await createNotification(p.pool, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
     if (id !== null) {
       created += 1;
-      await p.queues[QUEUE.notifications].add('send', { notificationId: id }, {
-        jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs },
-      });
+      await enqueueNotification(p, id);
     }
   }
   return created;
 }
 
+/** The delivery job of a recorded notification (idempotent: one job id per notification). */
+export async function enqueueNotification(p: Pipeline, id: number): Promise<void> {
+  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, {
+    jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs },
+  });
+}
+
+const timerQueue = (t: Timer) => (t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering);
+
 /** A delayed job that wakes the timer's worker at the due time (the database holds the truth). */
 export async function scheduleTimer(p: Pipeline, t: Timer): Promise<void> {
-  const queue = t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering;
   const delay = Math.max(0, t.due_at.getTime() - p.clock.now().getTime());
-  await p.queues[queue].add('timer', { timerId: t.id }, { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay });
+  await p.queues[timerQueue(t)].add('timer', { timerId: t.id }, { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay });
 }
 
 /** After a clock jump (the demo's accelerated clock): wake every open timer that is now due. */
@@ -80,8 +86,7 @@ export async function wakeDueTimers(p: Pipeline, timers: readonly Timer[]): Prom
   const now = p.clock.now();
   const due = timers.filter((t) => t.due_at <= now && !t.closed_at);
   for (const t of due) {
-    const queue = t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering;
-    await p.queues[queue].add('timer', { timerId: t.id }, { jobId: jobId('wake', t.id, t.fired, now.getTime()) });
+    await p.queues[timerQueue(t)].add('timer', { timerId: t.id }, { jobId: jobId('wake', t.id, t.fired, now.getTime()) });
   }
   return due.length;
 }

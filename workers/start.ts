@@ -3,8 +3,8 @@ import { pendingNotifications } from '../shared/db/notifications.js';
 import { openTimers } from '../shared/db/timers.js';
 import { EmailNotifier } from '../shared/notify/email.js';
 import { SlackNotifier } from '../shared/notify/slack.js';
-import { scheduleTimer, type Pipeline } from '../shared/pipeline.js';
-import { jobId, QUEUE, type QueueName } from '../shared/queues.js';
+import { enqueueNotification, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
+import { QUEUE, type QueueName } from '../shared/queues.js';
 import { eligibilityProcessor } from './eligibility.js';
 import { investigationProcessor } from './investigation.js';
 import { lingeringProcessor } from './lingering.js';
@@ -26,9 +26,7 @@ export async function startWorkers(p: Pipeline, concurrency = 4): Promise<Worker
     email: p.cfg.smtpUrl ? new EmailNotifier(p.cfg.smtpUrl, p.cfg.mailFrom) : undefined,
   };
   for (const t of await openTimers(p.pool)) await scheduleTimer(p, t);
-  for (const id of await pendingNotifications(p.pool)) {
-    await p.queues[QUEUE.notifications].add('send', { notificationId: id }, { jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs } });
-  }
+  for (const id of await pendingNotifications(p.pool)) await enqueueNotification(p, id);
   const shadow = await p.pool.query<{ project_id: string }>(`SELECT project_id FROM shadowgate.rls_migration_status WHERE migration_phase = 'shadow'`);
   for (const r of shadow.rows) await p.queues[QUEUE.eligibility].add('start', { projectId: r.project_id });
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadStats } from '../../shared/db/stats.js';
-import { absorbAudit } from '../../shared/db/stats.js';
+import { absorbAudit, loadStats } from '../../shared/db/stats.js';
 import { evaluateEligibility } from '../../shared/rules/eligibility.js';
 import { parseNow, withDb } from '../context.js';
 import { ok, printJson, red, stamp } from '../output.js';

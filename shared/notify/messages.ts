@@ -1,3 +1,5 @@
+import type { Fingerprint } from '../db/violations.js';
+
 /** The words and Block Kit blocks of every message shadowgate sends. Pure. */
 export interface Message {
   subject: string;
@@ -15,16 +17,8 @@ function blocks(title: string, fields: Array<[string, string]>, next: string, da
   return b;
 }
 
-export interface FingerprintInfo {
-  id: number;
-  project_id: string;
-  table_name: string;
-  operation: string;
-  row_project_id: string | null;
-  denied_reason: string;
-  occurrences: number;
-  first_seen: Date;
-}
+/** The fields of a fingerprint a message shows. */
+export type FingerprintInfo = Pick<Fingerprint, 'project_id' | 'table_name' | 'operation' | 'row_project_id' | 'denied_reason' | 'occurrences' | 'first_seen'> & { id: number };
 
 export function violationMessage(f: FingerprintInfo, dashboardUrl?: string): Message {
   const subject = `[shadowgate] ${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason})`;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { basename } from 'node:path';
-import { createPool, type Pool } from '../../shared/db/pool.js';
+import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
 import { migrateDatabase } from '../../shared/db/migrate.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -75,18 +75,9 @@ export async function createTestDb(file: string): Promise<TestDb & { grantApp():
 }
 
 /** Runs statements in one transaction as the application would, after set_project_context. */
-export async function asApp<T>(app: Pool, project: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await app.connect();
-  try {
-    await c.query('BEGIN');
+export function asApp<T>(app: Pool, project: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(app, async (c) => {
     if (project !== null) await c.query('SELECT shadowgate.set_project_context($1)', [project]);
-    const r = await fn(c);
-    await c.query('COMMIT');
-    return r;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+    return fn(c);
+  });
 }

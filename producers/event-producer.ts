@@ -39,7 +39,7 @@ export class EventProducer {
   private subscriber?: Subscriber;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private again = false;
+  private queued?: Promise<void>;
   private stopped = false;
   handled = 0;
 
@@ -60,26 +60,26 @@ export class EventProducer {
     this.timer = setInterval(() => void this.wake(), this.pollMs);
   }
 
-  /** Runs a drain now, or once more after the running one. */
+  /**
+   * Runs a drain now, or (when one is running) once more right after it; every caller of a wake-up
+   * that arrives during a drain shares that next drain. Resolves when a drain that started after
+   * the call has finished, so a steady stream of wake-ups can never starve a waiting caller.
+   */
   wake(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
+    if (!this.running) {
+      this.running = this.drain()
+        .catch((err) => console.error(`shadowgate producer: ${(err as Error).message}`))
+        .finally(() => {
+          this.running = undefined;
+        });
       return this.running;
     }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.drain();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        console.error(`shadowgate producer: ${(err as Error).message}`);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.wake();
+    });
+    return this.queued;
   }
 
   private async drain(): Promise<void> {
@@ -100,6 +100,7 @@ export class EventProducer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.queued;
     await this.running;
     await this.subscriber?.close();
   }

@@ -14,14 +14,18 @@ export interface SlackSink {
   close(): Promise<void>;
 }
 
-/** An HTTP server taking Slack webhook posts; answers 500 to the first `failFirst` requests. */
-export async function slackSink(failFirst = 0): Promise<SlackSink> {
+/**
+ * An HTTP server taking Slack webhook posts; answers 500 to the first `failFirst` requests and
+ * takes `delayMs` to answer each.
+ */
+export async function slackSink(failFirst = 0, delayMs = 0): Promise<SlackSink> {
   let fails = failFirst;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
-    req.on('end', () => {
+    req.on('end', async () => {
       sink.requests += 1;
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       if (fails > 0) {
         fails -= 1;
         res.writeHead(500).end('boom');

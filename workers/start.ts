@@ -1,4 +1,5 @@
 import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pendingNotifications } from '../shared/db/notifications.js';
 import { openTimers } from '../shared/db/timers.js';
 import { EmailNotifier } from '../shared/notify/email.js';
@@ -37,9 +38,12 @@ export async function startWorkers(p: Pipeline, concurrency = 4): Promise<Worker
     [QUEUE.lingering]: lingeringProcessor(p),
     [QUEUE.notifications]: notificationProcessor(p, notifiers),
   };
+  const connections: Redis[] = [];
   const workers = Object.entries(processors).map(([name, fn]) => {
+    const connection = p.connection.duplicate();
+    connections.push(connection);
     const w = new Worker(name, fn, {
-      connection: p.connection.duplicate() as unknown as ConnectionOptions,
+      connection: connection as unknown as ConnectionOptions,
       prefix: p.cfg.redisPrefix,
       concurrency: name === QUEUE.notifications ? concurrency * 4 : concurrency,
     });
@@ -50,6 +54,7 @@ export async function startWorkers(p: Pipeline, concurrency = 4): Promise<Worker
     workers,
     async close() {
       await Promise.all(workers.map((w) => w.close())); // finishes the jobs in hand
+      for (const c of connections) c.disconnect(); // ours: BullMQ leaves a given connection open
       notifiers.email?.close();
     },
   };

@@ -1,0 +1,66 @@
+// `node dist/bench/report-speed.js [rows]`: `report --json`'s database work vs the seed's COUNT(*)
+// queries, side by side on the same data (default 10M audit rows over 8 projects).
+import pg from 'pg';
+import { performance } from 'node:perf_hooks';
+import { migrateDatabase } from '../shared/db/migrate.js';
+import { createPool } from '../shared/db/pool.js';
+import { addProject } from '../shared/db/projects.js';
+import { absorbAudit, loadStats } from '../shared/db/stats.js';
+
+const ROWS = Number(process.argv[2] ?? 10_000_000);
+const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB = 'shadowgate_bench_report';
+const PROJECTS = ['sm', 'motoko', 'ab', 'aa', 'bap', 'echo', 'ea', 'io'];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+  return median(ms);
+}
+
+const admin = new pg.Client({ connectionString: ADMIN });
+await admin.connect();
+await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+await admin.query(`CREATE DATABASE ${DB}`);
+await admin.end();
+const url = new URL(ADMIN);
+url.pathname = `/${DB}`;
+await migrateDatabase(url.toString());
+const pool = createPool(url.toString(), 2);
+for (const p of PROJECTS) await addProject(pool, { projectId: p, accessLevel: 'isolated' });
+for (const p of PROJECTS) {
+  await pool.query(`SELECT shadowgate.set_phase($1, 'shadow', now() - interval '10 days', 'bench', NULL, false)`, [p]);
+}
+let t = performance.now();
+// 2% of the rows are would-be denials, spread over 10 days, 8 projects, 5 tables
+await pool.query(
+  `INSERT INTO shadowgate.rls_audit_log (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason, row_count)
+   SELECT now() - (i % 864000) * interval '1 second', p[1 + i % 8], 'public.t' || (i % 5), 'SELECT', p[1 + (i / 8) % 8],
+          i % 50 = 0, CASE WHEN i % 50 = 0 THEN 'cross-tenant read' END, 1
+     FROM generate_series(1, $1) i, (SELECT $2::text[] AS p) x`, [ROWS, PROJECTS]);
+await pool.query('VACUUM ANALYZE shadowgate.rls_audit_log');
+console.log(`loaded ${ROWS} audit rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+t = performance.now();
+await absorbAudit(pool);
+console.log(`absorbed into counters in ${((performance.now() - t) / 1000).toFixed(1)} s (once, as rows arrive in production)`);
+
+const ours = await time(async () => {
+  await absorbAudit(pool); // caught up: a no-op, as in `report`
+  await loadStats(pool);
+}, 20);
+const seed = await time(async () => {
+  for (const p of PROJECTS) {
+    await pool.query(`SELECT EXTRACT(DAY FROM (NOW() - updated_at)) AS shadow_days FROM shadowgate.rls_migration_status WHERE project_id = $1 AND migration_phase = 'shadow'`, [p]);
+    await pool.query(`SELECT COUNT(*) AS violation_count FROM shadowgate.rls_audit_log WHERE project_id = $1 AND would_be_denied = TRUE`, [p]);
+    await pool.query(`SELECT COUNT(*) AS transaction_estimate FROM shadowgate.rls_audit_log WHERE project_id = $1 AND logged_at >= (SELECT updated_at FROM shadowgate.rls_migration_status WHERE project_id = $1)`, [p]);
+  }
+}, 3);
+console.log(`report (absorb + stats): median ${ours.toFixed(1)} ms over 20 runs`);
+console.log(`seed COUNT(*) queries:   median ${seed.toFixed(0)} ms over 3 runs`);
+console.log(`ratio: ${(seed / ours).toFixed(0)}x`);
+await pool.end();

@@ -6,26 +6,47 @@ import { advanceEvents, pendingEvents, type EventRow } from '../shared/db/events
 import { absorbAudit } from '../shared/db/stats.js';
 import { withTransaction } from '../shared/db/pool.js';
 import type { Pipeline } from '../shared/pipeline.js';
-import { jobId, QUEUE } from '../shared/queues.js';
+import { jobId, QUEUE, type QueueName } from '../shared/queues.js';
 
-/** Which jobs an event becomes. Pure. */
-export function routeEvent(e: EventRow): Array<{ queue: string; data: object }> {
-  const p = e.project_id;
-  const jobs: Array<{ queue: string; data: object }> = [];
-  if (p) jobs.push({ queue: QUEUE.eligibility, data: { projectId: p } });
-  switch (e.kind) {
-    case 'violation':
-      if (e.payload.open_since || e.payload.created) jobs.push({ queue: QUEUE.investigation, data: { fingerprintId: e.payload.fingerprint_id, eventId: e.id } });
-      break;
-    case 'permission_change':
-    case 'code_change':
-      jobs.push({ queue: QUEUE.shadowClock, data: { eventId: e.id, kind: e.kind, projectId: p, payload: e.payload, at: e.created_at.toISOString() } });
-      break;
-    case 'phase_change':
-    case 'clock_reset':
-      jobs.push({ queue: QUEUE.lingering, data: { projectId: p } });
-      break;
+export interface RoutedJob {
+  queue: QueueName;
+  name: string;
+  data: object;
+  jobId: string;
+}
+
+/**
+ * The jobs a batch of events becomes. Pure. Batching is what keeps a flood cheap: one eligibility
+ * job per project and one investigation job for all fresh violations of the batch, whatever the
+ * number of events. Job ids derive from event ids, so a replay enqueues nothing twice.
+ */
+export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
+  const jobs: RoutedJob[] = [];
+  const projects = new Set<string>();
+  const fresh: EventRow[] = [];
+  for (const e of events) {
+    if (e.project_id) projects.add(e.project_id);
+    switch (e.kind) {
+      case 'violation':
+        if (e.payload.open_since) fresh.push(e);
+        break;
+      case 'permission_change':
+      case 'code_change':
+        jobs.push({ queue: QUEUE.shadowClock, name: e.kind, jobId: jobId('evt', e.id, 'clock'),
+          data: { eventId: e.id, kind: e.kind, projectId: e.project_id, payload: e.payload, at: e.created_at.toISOString() } });
+        break;
+      case 'phase_change':
+      case 'clock_reset':
+        jobs.push({ queue: QUEUE.lingering, name: e.kind, jobId: jobId('evt', e.id, 'lingering'), data: { projectId: e.project_id } });
+        break;
+    }
   }
+  if (fresh.length) {
+    jobs.push({ queue: QUEUE.investigation, name: 'violations', jobId: jobId('evt', fresh[0].id, fresh[fresh.length - 1].id, 'violations'),
+      data: { fingerprintIds: fresh.map((e) => e.payload.fingerprint_id) } });
+  }
+  const last = events[events.length - 1]?.id;
+  for (const p of projects) jobs.push({ queue: QUEUE.eligibility, name: 'recompute', jobId: jobId('evt', last, 'eligibility', p), data: { projectId: p } });
   return jobs;
 }
 
@@ -86,12 +107,11 @@ export class EventProducer {
     await withTransaction(this.p.pool, (c) => absorbAudit(c));
     for (;;) {
       const { events, upTo } = await pendingEvents(this.p.pool);
-      for (const e of events) {
-        for (const j of routeEvent(e)) {
-          await this.p.queues[j.queue as keyof typeof this.p.queues].add(e.kind, j.data, { jobId: jobId('evt', e.id, j.queue) });
-        }
-        this.handled += 1;
+      const jobs = routeEvents(events);
+      for (const queue of new Set(jobs.map((j) => j.queue))) {
+        await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.jobId } })));
       }
+      this.handled += events.length;
       await advanceEvents(this.p.pool, upTo);
       if (events.length < 5000) return;
     }

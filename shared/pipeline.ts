@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { UnavailableError } from './errors.js';
-import type { Pool } from './db/pool.js';
+import type { Pool, Queryable } from './db/pool.js';
 import { createNotification } from './db/notifications.js';
 import type { Timer } from './db/timers.js';
 import type { Message } from './notify/messages.js';
@@ -50,20 +50,29 @@ export async function closeQueues(queues: Record<QueueName, Queue>): Promise<voi
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }
 
-/** Records a message for Slack and, when given, the email recipients; enqueues each new one once. */
-export async function notify(p: Pipeline, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = []): Promise<number> {
+/**
+ * Records a message for Slack and, when given, the email recipients, once per dedupe key. Returns
+ * the ids of the new ones: enqueue them (`enqueueNotification`) after the transaction commits.
+ */
+export async function recordNotification(
+  p: Pipeline, db: Queryable, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = [],
+): Promise<number[]> {
   const targets: Array<{ channel: 'slack' | 'email'; target: string }> = [{ channel: 'slack', target: p.cfg.slackChannel }];
   for (const e of new Set(emails.filter((x): x is string => !!x))) targets.push({ channel: 'email', target: e });
-  let created = 0;
+  const ids: number[] = [];
   for (const t of targets) {
     const key = t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey;
-    const id = await createNotification(p.pool, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
-    if (id !== null) {
-      created += 1;
-      await enqueueNotification(p, id);
-    }
+    const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
+    if (id !== null) ids.push(id);
   }
-  return created;
+  return ids;
+}
+
+/** Records a message (see recordNotification) and enqueues its deliveries. */
+export async function notify(p: Pipeline, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = []): Promise<number> {
+  const ids = await recordNotification(p, p.pool, dedupeKey, msg, emails);
+  for (const id of ids) await enqueueNotification(p, id);
+  return ids.length;
 }
 
 /** The delivery job of a recorded notification (idempotent: one job id per notification). */
@@ -75,10 +84,21 @@ export async function enqueueNotification(p: Pipeline, id: number): Promise<void
 
 const timerQueue = (t: Timer) => (t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering);
 
+const timerJob = (p: Pipeline, t: Timer) => ({
+  name: 'timer',
+  data: { timerId: t.id },
+  opts: { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay: Math.max(0, t.due_at.getTime() - p.clock.now().getTime()) },
+});
+
 /** A delayed job that wakes the timer's worker at the due time (the database holds the truth). */
 export async function scheduleTimer(p: Pipeline, t: Timer): Promise<void> {
-  const delay = Math.max(0, t.due_at.getTime() - p.clock.now().getTime());
-  await p.queues[timerQueue(t)].add('timer', { timerId: t.id }, { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay });
+  const j = timerJob(p, t);
+  await p.queues[timerQueue(t)].add(j.name, j.data, j.opts);
+}
+
+/** scheduleTimer for many investigation timers in one round trip. */
+export async function scheduleInvestigationTimers(p: Pipeline, timers: readonly Timer[]): Promise<void> {
+  if (timers.length) await p.queues[QUEUE.investigation].addBulk(timers.map((t) => timerJob(p, t)));
 }
 
 /** After a clock jump (the demo's accelerated clock): wake every open timer that is now due. */

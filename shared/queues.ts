@@ -9,8 +9,8 @@ export const QUEUE = {
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export interface EligibilityJob { projectId: string }
-/** either a new/reopened violation fingerprint, or a timer that fired */
-export type InvestigationJob = { fingerprintId: number; eventId: number } | { timerId: number };
+/** either unreviewed fingerprints that just saw violations (one job per producer batch), or a timer */
+export type InvestigationJob = { fingerprintIds: number[] } | { timerId: number };
 export interface ShadowClockJob { eventId: number; kind: 'permission_change' | 'code_change'; projectId: string; payload: Record<string, unknown>; at: string }
 export type LingeringJob = { projectId: string } | { timerId: number };
 export interface NotificationJob { notificationId: number }

@@ -94,6 +94,25 @@ describe('real-time violations', () => {
   });
 });
 
+describe('floods', () => {
+  it('200 new fingerprints in a burst become a few digests that name every one of them', async () => {
+    const before = slack.messages.length;
+    await Promise.all(Array.from({ length: 8 }, async (_, k) => {
+      const c = await db.app.connect();
+      for (let i = k; i < 200; i += 8) {
+        await c.query('BEGIN');
+        await c.query(`SELECT shadowgate.set_project_context('sm')`);
+        await c.query(`INSERT INTO docs (project_id, body) VALUES ($1, 'flood')`, [`flood${i}`]);
+        await c.query('COMMIT');
+      }
+      c.release();
+    }));
+    const named = () => new Set(slack.messages.slice(before).flatMap((m) => [...m.text.matchAll(/owner (flood\d+)/g)].map((x) => x[1])));
+    await until(() => named().size === 200);
+    expect(slack.messages.length - before).toBeLessThan(100); // one message per producer batch, not per violation
+  });
+});
+
 describe('the 48-hour investigation timer', () => {
   it('escalates to the lead (Slack and email) when unreviewed, and stays silent once reviewed', async () => {
     const [fp] = await fingerprintsOf('sm');

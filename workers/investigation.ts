@@ -1,8 +1,9 @@
 import type { Job } from 'bullmq';
 import { HOUR } from '../shared/clock.js';
-import { closeTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
-import { escalationMessage, violationMessage, type FingerprintInfo } from '../shared/notify/messages.js';
-import { notify, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
+import { withTransaction } from '../shared/db/pool.js';
+import { closeTimer, getTimer, investigationTimers, rescheduleTimer } from '../shared/db/timers.js';
+import { escalationMessage, violationDigest, type FingerprintInfo } from '../shared/notify/messages.js';
+import { enqueueNotification, notify, recordNotification, scheduleInvestigationTimers, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
 import type { InvestigationJob } from '../shared/queues.js';
 
 interface FingerprintRow extends FingerprintInfo {
@@ -11,35 +12,39 @@ interface FingerprintRow extends FingerprintInfo {
   lead_slack: string | null;
 }
 
-async function loadFingerprint(p: Pipeline, id: number): Promise<FingerprintRow | undefined> {
-  return (await p.pool.query<FingerprintRow>(
-    `SELECT v.id, v.project_id, v.table_name, v.operation, v.row_project_id, v.denied_reason, v.occurrences,
-            v.first_seen, v.open_since, g.lead_email, g.lead_slack
-       FROM shadowgate.violation_fingerprints v
-       LEFT JOIN shadowgate.project_registry g ON g.project_id = v.project_id
-      WHERE v.id = $1`, [id])).rows[0];
-}
+const FINGERPRINT = `v.id, v.project_id, v.table_name, v.operation, v.row_project_id, v.denied_reason, v.occurrences,
+                     v.first_seen, v.open_since, g.lead_email, g.lead_slack`;
 
 /**
- * A new or reopened fingerprint: a real-time Slack message (at most one per fingerprint per window,
- * with the running count) and an investigation due 48 hours after it was first seen. A timer that
- * fires while the fingerprint is unreviewed escalates to the lead, then reminds every 24 hours.
+ * Fresh violations (a batch of unreviewed fingerprints): one real-time Slack message for those not
+ * yet announced in the current window (floods become one digest; a fingerprint at most once per
+ * window, with its running count), and an investigation for each, due 48 hours after its first
+ * unreviewed occurrence. A timer that fires while the fingerprint is unreviewed escalates to the
+ * lead (Slack and email), then reminds every 24 hours; a reviewed one closes quietly.
  */
 export function investigationProcessor(p: Pipeline) {
   const t = p.cfg.thresholds;
   return async (job: Job<InvestigationJob>): Promise<string> => {
     const now = p.clock.now();
-    if ('fingerprintId' in job.data) {
-      const f = await loadFingerprint(p, job.data.fingerprintId);
-      if (!f) return 'gone';
+    if ('fingerprintIds' in job.data) {
+      const ids = job.data.fingerprintIds;
       const window = Math.floor(now.getTime() / (p.cfg.violationWindowSeconds * 1000));
-      await notify(p, `violation:${f.id}:${window}`, violationMessage(f, p.cfg.dashboardUrl));
-      if (f.open_since) {
-        const timer = await openTimer(p.pool, 'investigation', String(f.id), f.project_id, f.open_since,
-          new Date(f.open_since.getTime() + t.investigationHours * HOUR));
-        await scheduleTimer(p, timer);
-      }
-      return 'notified';
+      const notifications = await withTransaction(p.pool, async (c) => {
+        // claim the fingerprints for this window: a retried or replayed job announces nothing twice
+        const { rows } = await c.query<FingerprintRow>(
+          `UPDATE shadowgate.violation_fingerprints v SET notified_window = $2
+             FROM shadowgate.violation_fingerprints f
+             LEFT JOIN shadowgate.project_registry g ON g.project_id = f.project_id
+            WHERE v.id = f.id AND v.id = ANY ($1) AND v.open_since IS NOT NULL
+              AND v.notified_window IS DISTINCT FROM $2
+           RETURNING ${FINGERPRINT}`, [ids, window]);
+        if (rows.length === 0) return [];
+        rows.sort((a, b) => a.id - b.id);
+        return recordNotification(p, c, `violations:${window}:${rows.map((r) => r.id).join(',')}`, violationDigest(rows, p.cfg.dashboardUrl));
+      });
+      for (const id of notifications) await enqueueNotification(p, id);
+      await scheduleInvestigationTimers(p, await investigationTimers(p.pool, ids, t.investigationHours));
+      return notifications.length ? 'announced' : 'quiet';
     }
     const timer = await getTimer(p.pool, job.data.timerId);
     if (!timer || timer.closed_at) return 'closed';
@@ -47,7 +52,9 @@ export function investigationProcessor(p: Pipeline) {
       await scheduleTimer(p, timer); // woke early (a stale job): sleep again
       return 'early';
     }
-    const f = await loadFingerprint(p, Number(timer.subject));
+    const f = (await p.pool.query<FingerprintRow>(
+      `SELECT ${FINGERPRINT} FROM shadowgate.violation_fingerprints v
+         LEFT JOIN shadowgate.project_registry g ON g.project_id = v.project_id WHERE v.id = $1`, [Number(timer.subject)])).rows[0];
     if (!f || !f.open_since) {
       await closeTimer(p.pool, timer.id, now);
       return 'reviewed';

@@ -21,6 +21,22 @@ export async function openTimer(db: Queryable, kind: Timer['kind'], subject: str
   return (await db.query<Timer>(`SELECT * FROM shadowgate.timers WHERE kind = $1 AND subject = $2 AND closed_at IS NULL`, [kind, subject])).rows[0];
 }
 
+/**
+ * The open investigation timers of the given fingerprints, opening those still missing: each is due
+ * `hours` after the fingerprint's first unreviewed occurrence.
+ */
+export async function investigationTimers(db: Queryable, fingerprintIds: readonly number[], hours: number): Promise<Timer[]> {
+  await db.query(
+    `INSERT INTO shadowgate.timers (kind, subject, project_id, opened_at, due_at)
+     SELECT 'investigation', v.id::text, v.project_id, v.open_since, v.open_since + $2 * interval '1 hour'
+       FROM shadowgate.violation_fingerprints v
+      WHERE v.id = ANY ($1) AND v.open_since IS NOT NULL
+     ON CONFLICT (kind, subject) WHERE closed_at IS NULL DO NOTHING`, [fingerprintIds, hours]);
+  return (await db.query<Timer>(
+    `SELECT * FROM shadowgate.timers WHERE kind = 'investigation' AND closed_at IS NULL AND subject = ANY ($1::bigint[]::text[])`,
+    [fingerprintIds])).rows;
+}
+
 export async function getTimer(db: Queryable, id: number): Promise<Timer | undefined> {
   return (await db.query<Timer>('SELECT * FROM shadowgate.timers WHERE id = $1', [id])).rows[0];
 }

@@ -20,14 +20,36 @@ function blocks(title: string, fields: Array<[string, string]>, next: string, da
 /** The fields of a fingerprint a message shows. */
 export type FingerprintInfo = Pick<Fingerprint, 'project_id' | 'table_name' | 'operation' | 'row_project_id' | 'denied_reason' | 'occurrences' | 'first_seen'> & { id: number };
 
-export function violationMessage(f: FingerprintInfo, dashboardUrl?: string): Message {
-  const subject = `[shadowgate] ${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason})`;
-  const next = `shadowgate violations --project ${f.project_id}`;
-  const text = `${subject}: ${f.occurrences} row access(es) so far, owner ${f.row_project_id ?? 'NULL'}, fingerprint #${f.id}, first seen ${f.first_seen.toISOString()}. Investigate within 48 hours. Next: ${next}`;
-  return { subject, text, blocks: blocks(`Would-be denial in ${f.project_id}`, [
-    ['Project', f.project_id], ['Table / operation', `${f.table_name} ${f.operation}`], ['Row owner', f.row_project_id ?? 'NULL'],
-    ['Reason', f.denied_reason], ['Row accesses so far', String(f.occurrences)], ['Fingerprint', `#${f.id}`],
-  ], next, dashboardUrl) };
+const violationLine = (f: FingerprintInfo) =>
+  `${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason}), owner ${f.row_project_id ?? 'NULL'}: ${f.occurrences} row access(es) so far, fingerprint #${f.id}`;
+
+/** Up to this many fingerprints are listed in a digest's text (Slack takes 40,000 characters). */
+export const DIGEST_MAX_LINES = 500;
+
+/**
+ * Unreviewed violation fingerprints announced together: one message per batch, whatever the flood.
+ * Each line carries the running count.
+ */
+export function violationDigest(fps: readonly FingerprintInfo[], dashboardUrl?: string): Message {
+  const projects = [...new Set(fps.map((f) => f.project_id))];
+  const subject = fps.length === 1
+    ? `[shadowgate] ${violationLine(fps[0]).split(':').slice(0, 2).join(':')}`
+    : `[shadowgate] ${fps.length} violation fingerprints in ${projects.join(', ')}`;
+  const next = `shadowgate violations${projects.length === 1 ? ` --project ${projects[0]}` : ''}`;
+  const lines = fps.slice(0, DIGEST_MAX_LINES).map(violationLine);
+  if (fps.length > DIGEST_MAX_LINES) lines.push(`... and ${fps.length - DIGEST_MAX_LINES} more`);
+  const text = `${lines.join('\n')}\nInvestigate within 48 hours. Next: ${next}`;
+  const b: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: (fps.length === 1 ? `Would-be denial in ${projects[0]}` : `${fps.length} would-be denials`).slice(0, 150) } },
+    ...fps.slice(0, 10).map((f) => ({ type: 'section', fields: [
+      { type: 'mrkdwn', text: `*${f.project_id}* #${f.id}\n${f.table_name} ${f.operation}` },
+      { type: 'mrkdwn', text: `*owner* ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}\n${f.occurrences} row access(es)` },
+    ] })),
+    ...(fps.length > 10 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${fps.length - 10} more` }] }] : []),
+    { type: 'section', text: { type: 'mrkdwn', text: `Next: \`${next}\`` } },
+  ];
+  if (dashboardUrl) b.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${dashboardUrl}|Dashboard>` }] });
+  return { subject, text, blocks: b };
 }
 
 export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: number, lead: string, dashboardUrl?: string): Message {

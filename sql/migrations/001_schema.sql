@@ -123,7 +123,9 @@ CREATE TABLE shadowgate.violation_fingerprints (
     ref                text,
     rationale          text,
     reviewed_by        text,
-    reviewed_at        timestamptz
+    reviewed_at        timestamptz,
+    -- the real-time window (epoch / window length) this fingerprint was last announced in
+    notified_window    bigint
 );
 CREATE INDEX violation_fingerprints_project ON shadowgate.violation_fingerprints (project_id);
 

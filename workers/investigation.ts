@@ -28,19 +28,24 @@ export function investigationProcessor(p: Pipeline) {
     const now = p.clock.now();
     if ('fingerprintIds' in job.data) {
       const ids = job.data.fingerprintIds;
-      const window = Math.floor(now.getTime() / (p.cfg.violationWindowSeconds * 1000));
+      // window 0: every batch announces every fingerprint it touched
+      const windowMs = p.cfg.violationWindowSeconds * 1000;
+      const window = windowMs > 0 ? Math.floor(now.getTime() / windowMs) : now.getTime();
       const notifications = await withTransaction(p.pool, async (c) => {
         // claim the fingerprints for this window: a retried or replayed job announces nothing twice
         const { rows } = await c.query<FingerprintRow>(
           `UPDATE shadowgate.violation_fingerprints v SET notified_window = $2
              FROM shadowgate.violation_fingerprints f
              LEFT JOIN shadowgate.project_registry g ON g.project_id = f.project_id
-            WHERE v.id = f.id AND v.id = ANY ($1) AND v.open_since IS NOT NULL
-              AND v.notified_window IS DISTINCT FROM $2
+            WHERE v.id = f.id AND v.open_since IS NOT NULL AND v.notified_window IS DISTINCT FROM $2
+              AND v.id IN (SELECT id FROM shadowgate.violation_fingerprints WHERE id = ANY ($1)
+                            ORDER BY fingerprint FOR UPDATE) -- the lock order of absorb_audit()
            RETURNING ${FINGERPRINT}`, [ids, window]);
         if (rows.length === 0) return [];
         rows.sort((a, b) => a.id - b.id);
-        return recordNotification(p, c, `violations:${window}:${rows.map((r) => r.id).join(',')}`, violationDigest(rows, p.cfg.dashboardUrl));
+        // the key names each fingerprint at its count: a replay of the same news is not news
+        const key = `violations:${windowMs > 0 ? window : 'each'}:${rows.map((r) => `${r.id}.${r.occurrences}`).join(',')}`;
+        return recordNotification(p, c, key, violationDigest(rows, p.cfg.dashboardUrl));
       });
       for (const id of notifications) await enqueueNotification(p, id);
       await scheduleInvestigationTimers(p, await investigationTimers(p.pool, ids, t.investigationHours));

@@ -70,7 +70,8 @@ AS $$
                 AND a.table_name = f.table_name AND a.operation = f.operation
                 AND a.row_project_id IS NOT DISTINCT FROM f.row_project_id
                 AND a.denied_reason = f.denied_reason), 0)
-     WHERE f.project_id = p;
+     WHERE f.id IN (SELECT id FROM shadowgate.violation_fingerprints
+                     WHERE project_id = p ORDER BY fingerprint FOR UPDATE);
 $$;
 
 -- Resets the shadow clock of a project in shadow (no phase change). Returns false when the project
@@ -191,6 +192,7 @@ BEGIN
         SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
                occ, audit_n, win, first, last, first
           FROM agg
+         ORDER BY fp  -- every writer of fingerprints locks them in this order: no deadlocks
         ON CONFLICT (fingerprint) DO UPDATE SET
             occurrences = f.occurrences + EXCLUDED.occurrences,
             audit_rows = f.audit_rows + EXCLUDED.audit_rows,

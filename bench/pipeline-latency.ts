@@ -1,0 +1,115 @@
+// `node dist/bench/pipeline-latency.js [seconds]`: would-be denial committed -> Slack request received,
+// end to end through `shadowgate run` (a child process), with the load generator and a local Slack
+// HTTP server in this process. PER_TXN violations per transaction, over OWNERS row owners (so OWNERS
+// fingerprints); SHADOWGATE_VIOLATION_WINDOW_SECONDS=0 makes every producer batch announce what it
+// saw, each fingerprint with its running count. Violation k of an owner is received when the first
+// message names that owner with a count >= k.
+import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { migrateDatabase } from '../shared/db/migrate.js';
+import { createPool } from '../shared/db/pool.js';
+import { addProject } from '../shared/db/projects.js';
+import { projectRoot } from '../shared/paths.js';
+import { slackSink } from '../cli/demo-sinks.js';
+
+const SECONDS = Number(process.argv[2] ?? 10);
+const RATES = [100, 1000, 5000];
+const PER_TXN = 10;
+const OWNERS = 100;
+const CONNECTIONS = 8;
+const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB = 'shadowgate_bench_pipeline';
+const ROLE = 'sg_bench_pipeline_app';
+
+const admin = new pg.Client({ connectionString: ADMIN });
+await admin.connect();
+await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+await admin.query(`CREATE DATABASE ${DB}`);
+if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE])).rowCount === 0) await admin.query(`CREATE ROLE ${ROLE} LOGIN`);
+await admin.end();
+const url = new URL(ADMIN);
+url.pathname = `/${DB}`;
+await migrateDatabase(url.toString());
+const pool = createPool(url.toString(), 2);
+await addProject(pool, { projectId: 'sm', accessLevel: 'isolated' });
+await pool.query(`SELECT shadowgate.set_phase('sm', 'shadow', now(), 'bench', NULL, false)`);
+await pool.query('CREATE TABLE public.items (id bigserial PRIMARY KEY, project_id text NOT NULL)');
+await pool.query(`SELECT shadowgate.protect('public.items')`);
+await pool.query('SELECT shadowgate.grant_app($1)', [ROLE]);
+const appUrl = new URL(url.toString());
+appUrl.username = ROLE;
+
+// the Slack stand-in: receipt times of (owner, running count)
+const receipts = new Map<string, Array<[number, number]>>();
+const slack = await slackSink();
+const push = slack.messages.push.bind(slack.messages);
+slack.messages.push = (...items) => {
+  const t = performance.now();
+  for (const m of items) {
+    for (const x of m.text.matchAll(/owner (o\d+): (\d+) row access/g)) {
+      const list = receipts.get(x[1]) ?? [];
+      list.push([Number(x[2]), t]);
+      receipts.set(x[1], list);
+    }
+  }
+  return push(...items);
+};
+/** when the k-th violation (1-based) of an owner was first reported, or undefined */
+const reportedAt = (owner: string, k: number) => receipts.get(owner)?.find(([count]) => count >= k)?.[1];
+
+const prefix = `shadowgate-bench-${process.pid}`;
+const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'run'], {
+  env: { ...process.env, DATABASE_URL: url.toString(), SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+await new Promise<void>((r) => child.stdout!.on('data', (d) => String(d).includes('running') && r()));
+
+const app = createPool(appUrl.toString(), CONNECTIONS);
+let next = 0;
+const seenCount = new Map<string, number>();
+const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+console.log(`violations/s  committed  reported  lost  p50 ms  p95 ms  p99 ms  achieved/s  drained after end (ms)`);
+for (const rate of RATES) {
+  const committed: Array<[string, number, number]> = []; // owner, k, commit time
+  const txnRate = rate / PER_TXN;
+  const start = performance.now();
+  const total = Math.round(txnRate * SECONDS);
+  let issued = 0;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    const c = await app.connect();
+    for (;;) {
+      const i = issued++;
+      if (i >= total) break;
+      const due = start + (i / txnRate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const owners = Array.from({ length: PER_TXN }, () => `o${next++ % OWNERS}`);
+      // owners are generated here (o<digits>): a literal list is safe, and one round trip per transaction
+      await c.query(`BEGIN; SELECT shadowgate.set_project_context('sm'); INSERT INTO items (project_id) VALUES ${owners.map((o) => `('${o}')`).join(', ')}; COMMIT`);
+      const t = performance.now();
+      for (const o of owners) {
+        const k = (seenCount.get(o) ?? 0) + 1;
+        seenCount.set(o, k);
+        committed.push([o, k, t]);
+      }
+    }
+    c.release();
+  }));
+  const end = performance.now();
+  const deadline = end + 10_000;
+  while (performance.now() < deadline && committed.some(([o, k]) => reportedAt(o, k) === undefined)) await new Promise((r) => setTimeout(r, 50));
+  const got = committed.map(([o, k, t]) => [reportedAt(o, k), t] as const).filter(([r]) => r !== undefined) as Array<readonly [number, number]>;
+  const lat = got.map(([r, t]) => r - t).sort((a, b) => a - b);
+  const lastReceipt = Math.max(...got.map(([r]) => r));
+  console.log([rate, committed.length, lat.length, committed.length - lat.length, pct(lat, 0.5).toFixed(0), pct(lat, 0.95).toFixed(0), pct(lat, 0.99).toFixed(0),
+    Math.round(committed.length / ((end - start) / 1000)), Math.max(0, lastReceipt - end).toFixed(0)].map(String).map((s) => s.padStart(8)).join(' '));
+}
+child.kill('SIGTERM');
+await new Promise((r) => child.on('close', r));
+await app.end();
+await pool.end();
+await slack.close();
+console.log(`Slack requests: ${slack.requests}`);
+process.exit(0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerCheckDuration } from './commands/check-duration.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDb } from './commands/db.js';
 import { registerDecisions } from './commands/decisions.js';
 import { registerIngestCalls } from './commands/ingest-calls.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRecordChange(program);
   registerDecisions(program);
   registerRun(program);
+  registerDashboard(program);
   return program;
 }
 

@@ -1,7 +1,5 @@
-import pgListen, { type Subscriber } from 'pg-listen';
-
-// pg-listen is CommonJS with `exports.default`
-const createSubscriber = ((pgListen as unknown as { default?: typeof pgListen }).default ?? pgListen) as unknown as typeof pgListen.default;
+import type { Subscriber } from 'pg-listen';
+import { listen } from '../shared/db/listen.js';
 import { advanceEvents, pendingEvents, type EventRow } from '../shared/db/events.js';
 import { absorbAudit } from '../shared/db/stats.js';
 import { withTransaction } from '../shared/db/pool.js';
@@ -67,16 +65,11 @@ export class EventProducer {
   constructor(private readonly p: Pipeline, private readonly pollMs = 1000) {}
 
   async start(): Promise<void> {
-    const sub = createSubscriber(
-      { connectionString: this.p.cfg.databaseUrl },
-      { parse: (s: string) => s, retryTimeout: Infinity, paranoidChecking: 10_000 },
+    this.subscriber = await listen(
+      this.p.cfg.databaseUrl,
+      () => void this.wake(),
+      (err) => console.error(`shadowgate producer: ${err.message}`),
     );
-    this.subscriber = sub;
-    sub.events.on('error', (err: Error) => console.error(`shadowgate producer: ${err.message}`));
-    sub.events.on('reconnect', () => void this.wake());
-    sub.notifications.on('shadowgate', () => void this.wake());
-    await sub.connect();
-    await sub.listenTo('shadowgate');
     await this.wake(); // catch up on what was committed while we were away
     this.timer = setInterval(() => void this.wake(), this.pollMs);
   }

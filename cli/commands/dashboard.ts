@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { systemClock } from '../../shared/clock.js';
+import { loadConfig } from '../../shared/config.js';
+import { InputError } from '../../shared/errors.js';
+import { checkDatabase, createPool } from '../../shared/db/pool.js';
+import { closeQueues, connectRedis, createQueues } from '../../shared/pipeline.js';
+import { startDashboard } from '../dashboard/server.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function registerDashboard(program: Command): void {
+  program
+    .command('dashboard')
+    .description('a live web dashboard and Prometheus /metrics (127.0.0.1 unless --host; elsewhere a token is required)')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--token <secret>', 'required on every request (default: $SHADOWGATE_DASHBOARD_TOKEN)')
+    .action(async (o) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a port number, got "${o.port}"`);
+      const token: string | undefined = o.token ?? process.env.SHADOWGATE_DASHBOARD_TOKEN ?? undefined;
+      if (!LOOPBACK.has(o.host) && !token) throw new InputError(`binding to ${o.host} needs --token (or SHADOWGATE_DASHBOARD_TOKEN)`);
+      const cfg = loadConfig();
+      const pool = createPool(cfg.databaseUrl);
+      await checkDatabase(pool, cfg.databaseUrl).catch(async (e) => { await pool.end(); throw e; });
+      // queue depths are shown when Redis is there; the dashboard works without it
+      const redis = await connectRedis(cfg.redisUrl).catch((e: Error) => {
+        console.error(`shadowgate dashboard: no queue metrics (${e.message})`);
+        return undefined;
+      });
+      const queues = redis ? createQueues(redis, cfg.redisPrefix) : undefined;
+      const dash = await startDashboard({ pool, cfg, clock: systemClock, host: o.host, port, token, queues });
+      console.log(`shadowgate dashboard: ${dash.url}${token ? '?token=…' : ''} (metrics at /metrics)`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await dash.close();
+      if (queues) await closeQueues(queues);
+      redis?.disconnect();
+      await pool.end();
+    });
+}

@@ -1,0 +1,70 @@
+import type { Config } from './config.js';
+import type { Queryable } from './db/pool.js';
+import { sql } from './db/sql.js';
+import { absorbAudit, loadStats } from './db/stats.js';
+import { dailyViolations } from './db/violations.js';
+import { DAY } from './clock.js';
+import { evaluateEligibility } from './rules/eligibility.js';
+
+export interface DashboardState {
+  generated_at: string;
+  projects: Array<{
+    project_id: string;
+    access_level: string;
+    phase: string;
+    days_in_shadow: number;
+    min_shadow_days: number;
+    transactions: number;
+    min_transactions: number;
+    violations: number;
+    unresolved: number;
+    fingerprints: number;
+    unreviewed: number;
+    eligible: boolean;
+    recommendation: string | null;
+    enforce_deadline: string | null;
+  }>;
+  timers: Array<{ kind: string; project_id: string; due_at: string; ms_left: number; fired: number; about: string }>;
+  daily: Array<{ day: string; project_id: string; occurrences: number }>;
+}
+
+/** Everything the dashboard and /metrics show, read from counters. */
+export async function dashboardState(db: Queryable, cfg: Config, now: Date): Promise<DashboardState> {
+  await absorbAudit(db);
+  const stats = await loadStats(db);
+  const timers = (await db.query(sql('open-timers'))).rows;
+  const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
+  return {
+    generated_at: now.toISOString(),
+    projects: stats.map((s) => {
+      const e = evaluateEligibility(s, cfg.thresholds, now, cfg.holidays);
+      return {
+        project_id: s.projectId,
+        access_level: s.accessLevel,
+        phase: s.phase,
+        days_in_shadow: e.daysInShadow,
+        min_shadow_days: e.minShadowDays,
+        transactions: s.phase === 'shadow' ? s.transactions : 0,
+        min_transactions: cfg.thresholds.minTransactions,
+        violations: s.violations,
+        unresolved: s.unresolved,
+        fingerprints: s.fingerprints,
+        unreviewed: s.unreviewedFingerprints,
+        eligible: e.eligible,
+        recommendation: s.phase === 'shadow' ? e.recommendation : null,
+        enforce_deadline: e.enforceDeadline?.toISOString() ?? null,
+      };
+    }),
+    timers: timers.map((t) => ({
+      kind: t.kind,
+      project_id: t.project_id,
+      due_at: t.due_at.toISOString(),
+      ms_left: t.due_at.getTime() - now.getTime(),
+      fired: t.fired,
+      about: t.kind === 'investigation'
+        ? `#${t.fingerprint_id} ${t.operation} ${t.table_name} owner ${t.row_project_id ?? 'NULL'} (${t.denied_reason}), ${t.occurrences} rows`
+        : 'enforcing deadline',
+    })),
+    daily,
+  };
+}

@@ -164,6 +164,7 @@ describe('shadow clock', () => {
 describe('lingering', () => {
   it('alerts #devops and the lead when still in shadow at the deadline (3 business days after day 14)', async () => {
     const start = new Date('2026-11-13T08:00:00Z'); // day 14: Friday 2026-11-27; deadline Wednesday 2026-12-02
+    clock.set(new Date('2026-11-20T00:00:00Z')); // the timer is set for day 14, a week ahead on this clock
     await setPhase(db.pool, 'ab', 'shadow', start);
     await transactions(db.app, 'ab', 1000);
     await until(async () => (await db.pool.query(`SELECT 1 FROM shadowgate.timers WHERE kind = 'lingering' AND subject = 'ab' AND closed_at IS NULL`)).rowCount === 1);

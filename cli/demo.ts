@@ -84,7 +84,10 @@ async function main(): Promise<number> {
 
   const seen = { slack: 0, mail: 0 };
   const showMessages = () => {
-    for (const m of slack?.messages.slice(seen.slack) ?? []) say(`  ${gray('slack')} ${m.text.slice(0, 150)}`);
+    for (const m of slack?.messages.slice(seen.slack) ?? []) {
+      const lines = m.text.split('\n');
+      say(`  ${gray('slack')} ${lines[0].slice(0, 160)}${lines.length > 2 ? gray(` (+${lines.length - 2} more lines)`) : ''}`);
+    }
     for (const m of smtp?.mails.slice(seen.mail) ?? []) say(`  ${gray('email')} to ${m.to.join(', ')}: ${m.subject}`);
     seen.slack = slack?.messages.length ?? 0;
     seen.mail = smtp?.mails.length ?? 0;
@@ -179,7 +182,7 @@ async function main(): Promise<number> {
   await traffic('ea', 1000);
   await settle();
   day(2);
-  say(gray('  echo\'s cross-tenant write stays open: its investigation is due 48 hours after it was first seen'));
+  say(gray('  48 hours later, echo\'s cross-tenant write is still not root-caused:'));
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
 

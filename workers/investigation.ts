@@ -48,7 +48,7 @@ export function investigationProcessor(p: Pipeline) {
         return recordNotification(p, c, key, violationDigest(rows, p.cfg.dashboardUrl));
       });
       for (const id of notifications) await enqueueNotification(p, id);
-      await scheduleInvestigationTimers(p, await investigationTimers(p.pool, ids, t.investigationHours));
+      await scheduleInvestigationTimers(p, await investigationTimers(p.pool, ids, t.investigationHours, now));
       return notifications.length ? 'announced' : 'quiet';
     }
     const timer = await getTimer(p.pool, job.data.timerId);

@@ -23,15 +23,16 @@ export async function openTimer(db: Queryable, kind: Timer['kind'], subject: str
 
 /**
  * The open investigation timers of the given fingerprints, opening those still missing: each is due
- * `hours` after the fingerprint's first unreviewed occurrence.
+ * `hours` after the fingerprint's first unreviewed occurrence (or after `now`, when the workers'
+ * clock is behind the database's, as in the demo's replayed rollout).
  */
-export async function investigationTimers(db: Queryable, fingerprintIds: readonly number[], hours: number): Promise<Timer[]> {
+export async function investigationTimers(db: Queryable, fingerprintIds: readonly number[], hours: number, now: Date): Promise<Timer[]> {
   await db.query(
     `INSERT INTO shadowgate.timers (kind, subject, project_id, opened_at, due_at)
-     SELECT 'investigation', v.id::text, v.project_id, v.open_since, v.open_since + $2 * interval '1 hour'
+     SELECT 'investigation', v.id::text, v.project_id, least(v.open_since, $3), least(v.open_since, $3) + $2 * interval '1 hour'
        FROM shadowgate.violation_fingerprints v
       WHERE v.id = ANY ($1) AND v.open_since IS NOT NULL
-     ON CONFLICT (kind, subject) WHERE closed_at IS NULL DO NOTHING`, [fingerprintIds, hours]);
+     ON CONFLICT (kind, subject) WHERE closed_at IS NULL DO NOTHING`, [fingerprintIds, hours, now]);
   return (await db.query<Timer>(
     `SELECT * FROM shadowgate.timers WHERE kind = 'investigation' AND closed_at IS NULL AND subject = ANY ($1::bigint[]::text[])`,
     [fingerprintIds])).rows;

@@ -45,4 +45,26 @@ for w in w0 w1 w87; do
     echo "$w $m $n $e $s $(awk "BEGIN {printf \"%.2f\", $s / $e}")"
   done
 done
+
+# Counting: set_project_context() against a copy without the counter (same lookup, no nextval)
+psql "$URL" -v ON_ERROR_STOP=1 -q <<'SQL'
+CREATE FUNCTION public.context_without_counting(p_project text) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE n integer;
+BEGIN
+    PERFORM set_config('shadowgate.project_id', coalesce(p_project, ''), true);
+    SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
+    RETURN p_project;
+END $$;
+GRANT EXECUTE ON FUNCTION public.context_without_counting(text) TO sg_bench_app;
+UPDATE shadowgate.rls_migration_status SET migration_phase = 'shadow';
+SQL
+sed 's/shadowgate.set_project_context/public.context_without_counting/' "$dir/w0.sql" > "$dir/w0-nocount.sql"
+echo
+echo "counting (w0, shadow) protocol without counting with counting ratio"
+for m in simple prepared; do
+  a=$(tps "$m" "$dir/w0-nocount.sql"); b=$(tps "$m" "$dir/w0.sql")
+  a2=$(tps "$m" "$dir/w0-nocount.sql"); b2=$(tps "$m" "$dir/w0.sql")
+  echo "w0 $m $(( (a + a2) / 2 )) $(( (b + b2) / 2 )) $(awk "BEGIN {printf \"%.3f\", ($b + $b2) / ($a + $a2)}")"
+done
 rm -rf "$dir"

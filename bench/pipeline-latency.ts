@@ -15,8 +15,8 @@ import { projectRoot } from '../shared/paths.js';
 import { slackSink } from '../cli/demo-sinks.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
-const RATES = [100, 1000, 5000];
-const PER_TXN = 10;
+const RATES = (process.env.RATES ?? "100,1000,5000").split(",").map(Number);
+const PER_TXN = Number(process.env.PER_TXN ?? 10);
 const OWNERS = 100;
 const CONNECTIONS = 8;
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';

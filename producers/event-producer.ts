@@ -31,7 +31,7 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
       case 'permission_change':
       case 'code_change':
         jobs.push({ queue: QUEUE.shadowClock, name: e.kind, jobId: jobId('evt', e.id, 'clock'),
-          data: { eventId: e.id, kind: e.kind, projectId: e.project_id, payload: e.payload, at: e.created_at.toISOString() } });
+          data: { eventId: e.id, kind: e.kind, projectId: e.project_id, payload: e.payload } });
         break;
       case 'phase_change':
       case 'clock_reset':
@@ -60,7 +60,6 @@ export class EventProducer {
   private running?: Promise<void>;
   private queued?: Promise<void>;
   private stopped = false;
-  handled = 0;
 
   constructor(private readonly p: Pipeline, private readonly pollMs = 1000) {}
 
@@ -104,7 +103,6 @@ export class EventProducer {
       for (const queue of new Set(jobs.map((j) => j.queue))) {
         await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.jobId } })));
       }
-      this.handled += events.length;
       await advanceEvents(this.p.pool, upTo);
       if (events.length < 5000) return;
     }

@@ -11,7 +11,7 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export interface EligibilityJob { projectId: string }
 /** either unreviewed fingerprints that just saw violations (one job per producer batch), or a timer */
 export type InvestigationJob = { fingerprintIds: number[] } | { timerId: number };
-export interface ShadowClockJob { eventId: number; kind: 'permission_change' | 'code_change'; projectId: string; payload: Record<string, unknown>; at: string }
+export interface ShadowClockJob { eventId: number; kind: 'permission_change' | 'code_change'; projectId: string; payload: Record<string, unknown> }
 export type LingeringJob = { projectId: string } | { timerId: number };
 export interface NotificationJob { notificationId: number }
 

@@ -205,5 +205,5 @@ async function main(): Promise<number> {
 
 main().then((code) => process.exit(code), (err) => {
   console.error(`shadowgate demo: ${(err as Error).message}`);
-  process.exit(1);
+  process.exit((err as { exitCode?: number }).exitCode ?? 1);
 });

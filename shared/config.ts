@@ -84,14 +84,27 @@ function holidays(raw: string | undefined): string[] {
   return days;
 }
 
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new InputError(`${name} is not a URL: "${raw}"`);
+  }
+  if (!protocols.includes(u.protocol)) throw new InputError(`${name} must be a ${protocols.join(' or ')} URL, got "${u.protocol}"`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
-    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/shadowgate',
-    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? 'postgres://postgres@127.0.0.1:5432/shadowgate',
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.SHADOWGATE_REDIS_PREFIX || 'shadowgate',
-    slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    slackWebhookUrl: url(env, 'SLACK_WEBHOOK_URL', ['https:', 'http:']),
     slackChannel: env.SLACK_CHANNEL || '#devops',
-    smtpUrl: env.SMTP_URL || undefined,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: env.MAIL_FROM || 'shadowgate@localhost',
     devopsEmail: env.DEVOPS_EMAIL || undefined,
     dashboardUrl: env.DASHBOARD_URL || undefined,

@@ -61,6 +61,12 @@ describe('shadowgate run', () => {
     expect(r.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
   });
 
+  it('a malformed webhook URL stops start-up with one line and exit 2', async () => {
+    const r = await cli(['run'], { DATABASE_URL: db.url, SLACK_WEBHOOK_URL: 'hooks.slack.com/x' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('shadowgate: SLACK_WEBHOOK_URL is not a URL: "hooks.slack.com/x"');
+  });
+
   it('an unknown part is bad input', async () => {
     const r = await cli(['run', 'everything'], { DATABASE_URL: db.url });
     expect(r.code).toBe(2);

@@ -33,6 +33,10 @@ export function registerRun(program: Command): void {
       const connection = await connectRedis(cfg.redisUrl).catch(async (e) => { await pool.end(); throw e; });
       const queues = createQueues(connection, cfg.redisPrefix);
       const p: Pipeline = { pool, cfg, clock: systemClock, connection, queues, backoffMs: 2000 };
+      if (what !== 'producers') {
+        if (!cfg.slackWebhookUrl) console.error('shadowgate: SLACK_WEBHOOK_URL is not set: Slack messages are recorded as failed, not sent');
+        if (!cfg.smtpUrl) console.error('shadowgate: SMTP_URL is not set: emails are recorded as failed, not sent');
+      }
       const running = await startPipeline(p, what);
       console.log(`shadowgate: ${what === 'all' ? 'producers and workers' : what} running (Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {

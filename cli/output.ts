@@ -1,7 +1,8 @@
 import type { Phase } from '../shared/rules/eligibility.js';
 
-/** Colors only on a TTY and never under NO_COLOR. */
-export const useColor = (): boolean => !!process.stdout.isTTY && !('NO_COLOR' in process.env);
+/** Colors on a TTY (or under FORCE_COLOR) and never under NO_COLOR. */
+export const useColor = (): boolean =>
+  !('NO_COLOR' in process.env) && (!!process.stdout.isTTY || (!!process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0'));
 
 const wrap = (code: string) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const green = wrap('32');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { DAY } from '../shared/clock.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
@@ -204,6 +205,29 @@ describe('bad input: one line, exit 2, nothing changed', () => {
 });
 
 describe('status and decisions', () => {
+  it('colors: enforcing in 256-color orange, success lines with ✓, none under NO_COLOR', async () => {
+    const { NO_COLOR: _, ...noNoColor } = process.env;
+    const colored = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['dist/cli/main.js', 'status'], { env: { ...noNoColor, DATABASE_URL: db.url, FORCE_COLOR: '1' } },
+        (err, out) => (err ? reject(err) : resolve(out))));
+    expect(colored).toMatch(/\x1b\[38;5;208menforcing/);
+    // NO_COLOR set to anything, even empty, turns colors off
+    expect((await cli(['status'], { ...env, NO_COLOR: '', FORCE_COLOR: '1' })).stdout).not.toContain('\x1b[');
+    expect((await run('project', 'permit', 'bap', 'ab')).stdout.startsWith('✓ bap may read ab')).toBe(true);
+  });
+
+  it('violations --since counts only what was logged since; report --markdown', async () => {
+    const all = JSON.parse((await run('violations', '--project', 'aa', '--json')).stdout).total;
+    const future = JSON.parse((await run('violations', '--project', 'aa', '--json', '--since', new Date(Date.now() + DAY).toISOString())).stdout);
+    expect(all).toBeGreaterThan(0);
+    expect(future.total).toBe(0);
+    const past = JSON.parse((await run('violations', '--project', 'aa', '--json', '--since', ago(30).toISOString())).stdout);
+    expect(past.total).toBe(all);
+    const md = await run('report', '--markdown');
+    expect(md.stdout).toContain('# Shadow phase report');
+    expect(md.stdout).toMatch(/## \w+ \((isolated|shared|super)\): (NOT )?ELIGIBLE/);
+  });
+
   it('status shows every project and its phase; decisions come from the database', async () => {
     const s = await run('status');
     expect(s.code).toBe(0);

@@ -43,9 +43,10 @@ describe('shadowgate run', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    await until(() => slack.requests === 1, 15_000); // the delivery is in flight
+    await until(() => slack.requests === 1, 15_000).catch((e) => { child.kill('SIGKILL'); throw e; }); // the delivery is in flight
     child.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 12_000))]);
+    if (code === 'still running') child.kill('SIGKILL'); // never leave a daemon behind a failed test
     expect(code, out).toBe(0);
     expect(out).toContain('stopped');
     expect(slack.messages.map((m) => m.text)).toEqual(['sigterm test']);

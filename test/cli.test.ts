@@ -154,6 +154,19 @@ describe('migrate', () => {
     expect(await phaseOf('echo')).toBe('pending');
   });
 
+  it('two operators at the same moment cannot interleave', async () => {
+    expect(await phaseOf('bap')).toBe('shadow');
+    const before = await history();
+    const [a, b] = await Promise.all([
+      run('migrate', '--project', 'bap', '--phase', 'pending', '--reason', 'rollback'),
+      run('migrate', '--project', 'bap', '--phase', 'pending', '--reason', 'rollback'),
+    ]);
+    expect([a.code, b.code].sort()).toEqual([0, 2]);
+    expect((a.code ? a : b).stderr).toContain('illegal transition for bap: pending -> pending');
+    expect(await history()).toBe(before + 1);
+    expect(await phaseOf('bap')).toBe('pending');
+  });
+
   it('--phase shadow on a project in shadow resets its clock', async () => {
     const at = new Date(NOW.getTime() + DAY);
     expect((await run('migrate', '--project', 'ab', '--phase', 'shadow', '--now', at.toISOString(), '--reason', 'policy change')).code).toBe(0);

@@ -1,5 +1,5 @@
 import type { Subscriber } from 'pg-listen';
-import { listen } from '../shared/db/listen.js';
+import { AUDIT_NOTIFY_GAP_MS, listen } from '../shared/db/listen.js';
 import { advanceEvents, pendingEvents, type EventRow } from '../shared/db/events.js';
 import { absorbAudit } from '../shared/db/stats.js';
 import { withTransaction } from '../shared/db/pool.js';
@@ -50,13 +50,14 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
 
 /**
  * Hears the database (LISTEN shadowgate) and turns committed events into jobs. NOTIFY is only a
- * wake-up: on start, on every reconnect, on every notification and every `pollMs`, it folds new
- * audit rows into fingerprints and enqueues every event past its watermark, once (deterministic
- * job ids), then moves the watermark.
+ * wake-up: on start, on every reconnect, on every notification (and shortly after) and every
+ * `pollMs`, it empties the audit inbox into the audit log and the fingerprints, enqueues every
+ * event past its watermark, once (deterministic job ids), then moves the watermark.
  */
 export class EventProducer {
   private subscriber?: Subscriber;
   private timer?: NodeJS.Timeout;
+  private trailing?: NodeJS.Timeout;
   private running?: Promise<void>;
   private queued?: Promise<void>;
   private stopped = false;
@@ -66,11 +67,25 @@ export class EventProducer {
   async start(): Promise<void> {
     this.subscriber = await listen(
       this.p.cfg.databaseUrl,
-      () => void this.wake(),
+      () => this.hint(),
       (err) => console.error(`shadowgate producer: ${err.message}`),
     );
     await this.wake(); // catch up on what was committed while we were away
     this.timer = setInterval(() => void this.wake(), this.pollMs);
+  }
+
+  /**
+   * A notification: drain now, and once more a little after the last notification, for the rows
+   * of transactions that skipped their NOTIFY (a session notifies at most every AUDIT_NOTIFY_GAP_MS,
+   * so such a row committed less than that after some notification).
+   */
+  private hint(): void {
+    void this.wake();
+    if (this.trailing) clearTimeout(this.trailing);
+    this.trailing = setTimeout(() => {
+      this.trailing = undefined;
+      void this.wake();
+    }, 2 * AUDIT_NOTIFY_GAP_MS);
   }
 
   /**
@@ -111,6 +126,7 @@ export class EventProducer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.trailing) clearTimeout(this.trailing);
     await this.queued;
     await this.running;
     await this.subscriber?.close();

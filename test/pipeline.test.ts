@@ -10,6 +10,7 @@ import { createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { transactions } from './support/traffic.js';
 import { slackSink, smtpSink, until } from './support/sinks.js';
+import pg from 'pg';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let slack: Awaited<ReturnType<typeof slackSink>>;
@@ -110,6 +111,39 @@ describe('floods', () => {
     const named = () => new Set(slack.messages.slice(before).flatMap((m) => [...m.text.matchAll(/owner (flood\d+)/g)].map((x) => x[1])));
     await until(() => named().size === 200);
     expect(slack.messages.length - before).toBeLessThan(100); // one message per producer batch, not per violation
+  });
+});
+
+describe('wake-ups', () => {
+  it('a burst from one session notifies a few times, and every row arrives without waiting for the poll', async () => {
+    await producer.stop();
+    producer = new EventProducer(p, 3_600_000); // no poll to fall back on
+    await producer.start();
+    let hints = 0;
+    const sub = new pg.Client({ connectionString: db.url });
+    await sub.connect();
+    sub.on('notification', (n) => { if (n.payload === 'audit') hints++; });
+    await sub.query('LISTEN shadowgate');
+    try {
+      const c = await db.app.connect();
+      for (let i = 0; i < 20; i++) {
+        await c.query('BEGIN');
+        await c.query(`SELECT shadowgate.set_project_context('sm')`);
+        await c.query(`INSERT INTO docs (project_id, body) VALUES ($1, 'burst')`, [`burst${i}`]);
+        await c.query('COMMIT');
+      }
+      c.release();
+      const absorbed = async () => (await db.pool.query(
+        `SELECT count(*)::int AS n FROM shadowgate.violation_fingerprints WHERE row_project_id LIKE 'burst%'`)).rows[0].n;
+      await until(async () => (await absorbed()) === 20, 3000);
+      expect(hints).toBeGreaterThan(0);
+      expect(hints).toBeLessThan(20);
+    } finally {
+      await sub.end();
+      await producer.stop();
+      producer = new EventProducer(p, 200);
+      await producer.start();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { transactions } from './support/traffic.js';
 import { migrateDatabase } from '../shared/db/migrate.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
@@ -14,6 +15,7 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 async function audit() {
+  await db.pool.query('SELECT shadowgate.absorb_audit()');
   const { rows } = await db.pool.query(
     `SELECT project_id, operation, row_project_id, denied_reason, row_count, context_project_id
        FROM shadowgate.rls_audit_log ORDER BY project_id, operation, row_project_id`,
@@ -70,6 +72,30 @@ describe('shadow', () => {
     expect(rows.every((r) => r.project_id === 'sm' && r.operation === 'SELECT' && r.denied_reason === 'cross-tenant read')).toBe(true);
     expect(rows.map((r) => r.row_count)).toEqual([20, 20, 20, 20, 20, 20, 20]);
     expect(rows.map((r) => r.row_project_id).sort()).toEqual(['aa', 'ab', 'bap', 'ea', 'echo', 'io', 'motoko']);
+  });
+
+  it('keeps a transaction\'s findings in the inbox until absorbed, and absorbs them once, after commit', async () => {
+    const inbox = async () => (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.audit_inbox')).rows[0].n;
+    const logged = async () => (await db.pool.query('SELECT txid, row_count FROM shadowgate.rls_audit_log')).rows;
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
+      const txid = (await c.query('SELECT txid_current() AS t')).rows[0].t;
+      await db.pool.query('SELECT shadowgate.absorb_audit()'); // still open: nothing to take
+      expect(await inbox()).toBe(0);
+      expect(await logged()).toEqual([]);
+      await c.query('COMMIT');
+      expect(await inbox()).toBe(2); // the marker and the keys
+      expect(await logged()).toEqual([]);
+      await db.pool.query('SELECT shadowgate.absorb_audit()');
+      await db.pool.query('SELECT shadowgate.absorb_audit()');
+      expect(await inbox()).toBe(0);
+      expect(await logged()).toEqual([{ txid, row_count: 10 }]);
+    } finally {
+      c.release();
+    }
   });
 
   it('does not record what a shared project may read, nor any read of a super project', async () => {
@@ -178,6 +204,31 @@ describe('transaction counting', () => {
     const after = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
     expect(after - before).toBe(2);
   });
+
+  it('keeps the count across a crash of PostgreSQL, short by at most what was counted since the last carry', async () => {
+    const seq = (await db.pool.query(`SELECT seq_no FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].seq_no;
+    const counted = async () => Number((await db.pool.query('SELECT shadowgate.txn_count($1) AS n', [seq])).rows[0].n);
+    const carry = () => db.pool.query(`SELECT shadowgate.carry_txn_counts('0 s')`);
+    const run = (n: number) => transactions(db.app, 'motoko', n);
+    const start = await counted();
+    await run(3);
+    await carry();
+    expect(await counted()).toBe(start + 3);
+    await run(2);
+    expect(await counted()).toBe(start + 5);
+    // what a crash does to unlogged relations: the sequence starts over, the marker row is gone
+    await db.pool.query(`TRUNCATE shadowgate.txn_counter_alive`);
+    await db.pool.query(`ALTER SEQUENCE shadowgate.txn_${Number(seq)} RESTART`);
+    expect(await counted()).toBe(start + 3); // the 2 since the last carry are lost, nothing counted twice
+    await run(4);
+    expect(await counted()).toBe(start + 7);
+    await carry();
+    expect(await counted()).toBe(start + 7);
+    await run(1);
+    await carry();
+    await carry();
+    expect(await counted()).toBe(start + 8);
+  });
 });
 
 describe('the application role', () => {
@@ -203,7 +254,24 @@ describe('the application role', () => {
       await c.query(`SELECT shadowgate.first_denial(1, 'r', 'x', 'sm'), shadowgate.first_denial(999, 'r', 'x', 'aa')`);
       await c.query(`SELECT set_config(shadowgate_key, '5', true) FROM (SELECT 'shadowgate.n1rx_' || 'x' || encode('sm', 'hex') AS shadowgate_key) k`);
     });
+    // reasons that do not fit the context: "no context" and "unknown project" with a known project set
+    await asApp(db.app, 'sm', (c) => c.query(
+      `SELECT shadowgate.first_denial(1, 'r', k.rc, 'aa'), set_config(shadowgate.memo_key(1, 'r', k.rc, 'aa'), '5', true)
+         FROM (VALUES ('n'), ('u')) AS k(rc)`));
+    // reads the project may do: aa (shared) reads sm, echo (super) reads everything
+    await setPhase(db.pool, 'aa', 'shadow');
+    await setPhase(db.pool, 'echo', 'shadow');
+    for (const [ctx, owner] of [['aa', 'sm'], ['echo', 'aa']]) {
+      await asApp(db.app, ctx, (c) => c.query(
+        `SELECT shadowgate.first_denial(1, 'r', 'x', $1), set_config(shadowgate.memo_key(1, 'r', 'x', $1), '5', true)`, [owner]));
+    }
     expect(await audit()).toEqual([]);
+  });
+
+  it('cannot read or touch the audit inbox', async () => {
+    await refused('SELECT * FROM shadowgate.audit_inbox');
+    await refused(`INSERT INTO shadowgate.audit_inbox (txid, context_project_id, keys, counts) VALUES (1, 'sm', '{}', '{}')`);
+    await refused('DELETE FROM shadowgate.audit_inbox');
   });
 
   it('cannot escape its tenant in enforcing by setting the settings the policies read', async () => {

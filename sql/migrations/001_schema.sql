@@ -146,12 +146,12 @@ CREATE TABLE shadowgate.reviews (
     at             timestamptz NOT NULL
 );
 
--- Where absorb_audit() and the event producer have got to (transaction-id watermarks).
+-- Where the event producer has got to (a transaction-id watermark).
 CREATE TABLE shadowgate.watermarks (
     name text PRIMARY KEY,
     txid bigint NOT NULL
 );
-INSERT INTO shadowgate.watermarks VALUES ('audit', 0), ('events', 0);
+INSERT INTO shadowgate.watermarks VALUES ('events', 0);
 
 -- The outbox: every event the pipeline reacts to, written in the transaction that caused it.
 CREATE TABLE shadowgate.events (

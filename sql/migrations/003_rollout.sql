@@ -66,7 +66,6 @@ AS $$
              SELECT sum(a.row_count) FROM shadowgate.rls_audit_log a
               WHERE a.would_be_denied AND a.project_id = f.project_id
                 AND a.txid >= txid_snapshot_xmin(txid_current_snapshot())
-                AND a.txid < (SELECT txid FROM shadowgate.watermarks WHERE name = 'audit')
                 AND a.table_name = f.table_name AND a.operation = f.operation
                 AND a.row_project_id IS NOT DISTINCT FROM f.row_project_id
                 AND a.denied_reason = f.denied_reason), 0)
@@ -156,25 +155,63 @@ BEGIN
     RETURN f.project_id;
 END $$;
 
--- Folds committed audit rows into fingerprints and daily counts, and emits one 'violation' event per
--- fingerprint touched. Only rows of transactions older than every running one are taken (their
--- transaction id is below the snapshot's xmin), so a row that commits late is never skipped.
+-- Empties the audit inbox: each noted key becomes an rls_audit_log row (stamped with the transaction
+-- that made the access) and is folded into violation_fingerprints and violation_daily in the same
+-- statement; one 'violation' event per fingerprint touched. A key that the access itself could not
+-- have produced (the application can set the settings the policies use) is dropped: the reason must
+-- match the context (none, unregistered, or a project that may not read/write that owner), and the
+-- owner (no context, unknown project) or the context (cross-tenant) must be past 'pending'.
+-- One caller at a time; also carries the transaction counters (at most every 10 s).
 CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    lo bigint;
-    hi bigint := txid_snapshot_xmin(txid_current_snapshot());
     v_events integer;
 BEGIN
-    SELECT txid INTO lo FROM shadowgate.watermarks WHERE name = 'audit' FOR UPDATE;
-    IF hi <= lo THEN RETURN 0; END IF;
-    WITH batch AS (
+    PERFORM pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit'));
+    PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    WITH moved AS (
+        DELETE FROM shadowgate.audit_inbox RETURNING *
+    ), noted AS (
+        SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.cnt,
+               x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
+               CASE WHEN x[4] = 'z' THEN NULL ELSE convert_from(decode(substr(x[4], 2), 'hex'), 'UTF8') END AS owner
+          FROM moved m,
+               unnest(m.keys, m.counts) AS k(key, cnt),
+               regexp_match(k.key, '^shadowgate\.n(\d+)([a-z])([a-z])_(z|x[0-9a-f]*)$') AS x
+         WHERE m.keys IS NOT NULL AND k.cnt > 0
+    ), ins AS (
+        INSERT INTO shadowgate.rls_audit_log
+            (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
+             user_name, session_id, context_project_id, row_count, txid)
+        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, t.table_name,
+               CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
+               n.owner, true,
+               CASE n.rc WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
+                         WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
+                 || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
+               n.user_name, n.session_id, n.ctx, n.cnt, n.txid
+          FROM noted n
+          JOIN shadowgate.protected_tables t ON t.id = n.tid
+          LEFT JOIN shadowgate.project_registry g ON g.project_id = n.ctx
+          LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.ctx
+          LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.owner
+         WHERE CASE n.rc
+                 WHEN 'x' THEN cs.migration_phase <> 'pending'
+                      AND n.owner IS DISTINCT FROM n.ctx
+                      AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
+                             SELECT 1 FROM shadowgate.project_read_permissions r
+                              WHERE g.access_level = 'shared' AND r.reader_project_id = n.ctx
+                                AND r.target_project_id = n.owner)))
+                 WHEN 'n' THEN n.ctx IS NULL AND os.migration_phase <> 'pending'
+                 WHEN 'u' THEN n.ctx IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
+                 ELSE false END
+        RETURNING *
+    ), batch AS (
         SELECT a.*, s.shadow_started_at, s.shadow_started_txid,
                md5(concat_ws('|', a.project_id, a.table_name, a.operation,
                              coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
-          FROM shadowgate.rls_audit_log a
+          FROM ins a
           LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = a.project_id
-         WHERE a.txid >= lo AND a.txid < hi AND a.would_be_denied
     ), daily AS (
         INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
         SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
@@ -214,8 +251,6 @@ BEGIN
                               'added', agg.occ, 'open_since', folded.open_since)
       FROM folded JOIN agg ON agg.fp = folded.fingerprint;
     GET DIAGNOSTICS v_events = ROW_COUNT;
-    UPDATE shadowgate.watermarks SET txid = hi WHERE name = 'audit';
-    DELETE FROM shadowgate.audit_flush;  -- markers of committed transactions only (others are invisible)
     RETURN v_events;
 END $$;
 

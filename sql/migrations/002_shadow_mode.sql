@@ -154,10 +154,12 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
 LANGUAGE sql STABLE
 AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
 
--- The first would-be denial of any key in a transaction inserts a marker row into the inbox; its
--- deferred trigger records every key at commit.
-CREATE FUNCTION shadowgate.schedule_flush() RETURNS boolean
+-- The first would-be denial of a transaction writes its inbox row at once: that key, counted once.
+-- The row's deferred trigger adds, at commit, whatever the transaction noted after it.
+CREATE FUNCTION shadowgate.schedule_flush(first_key text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sid text := current_setting('shadowgate.session_id', true);
 BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         -- read-only transaction or hot standby: nothing can be written; leave a trace in the server log
@@ -165,10 +167,17 @@ BEGIN
             current_setting('shadowgate.project_id', true), current_setting('shadowgate.pending', true);
         RETURN true;
     END IF;
+    IF coalesce(sid, '') = '' THEN
+        sid := pg_backend_pid() || '.' || (SELECT extract(epoch FROM a.backend_start)::bigint
+                                            FROM pg_stat_get_activity(pg_backend_pid()) a);
+        PERFORM set_config('shadowgate.session_id', sid, false);
+    END IF;
     BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid) VALUES (txid_current());
+        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, opening)
+        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid,
+                ARRAY[first_key], '{1}', true);
     EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not schedule the audit flush: %', SQLERRM;
+        RAISE WARNING 'shadowgate: could not record a would-be denial: %', SQLERRM;
     END;
     RETURN true;
 END $$;
@@ -181,7 +190,7 @@ AS $$
                            coalesce(current_setting('shadowgate.pending', true), '')
                              || shadowgate.memo_key(tid, op, rc, owner) || ',',
                            true)
-           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.schedule_flush()
+           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.schedule_flush(shadowgate.memo_key(tid, op, rc, owner))
            ELSE true END
 $$;
 
@@ -220,45 +229,46 @@ AS $$
     END
 $$;
 
--- The inbox: what a transaction's policies noted, written at its commit as one row (keys and
--- their exact counts), read and emptied by absorb_audit(), which turns each key into an
--- rls_audit_log row. UNLOGGED: the row costs the application's commit no WAL flush (a logged row
--- would make a read-only transaction wait for the disk: shadow/enforcing 0.36 instead of 0.87 on
--- bench w1). The price: a crash of PostgreSQL (not a clean restart) empties it, losing what had
--- not been absorbed yet; `shadowgate run` absorbs on every wake-up, at least every second.
--- Marker rows (keys NULL) fire the flush; absorb_audit() deletes them with the rest.
+-- The inbox: what transactions' policies noted, as rows of keys and counts that add up per
+-- (transaction, key), read and emptied by absorb_audit(), which turns each key of a transaction
+-- into one rls_audit_log row. The first denial of a transaction writes its opening row (that key,
+-- once); at commit its deferred trigger writes one more row only if the transaction noted more (a
+-- second access, another key). UNLOGGED: the rows cost the application's commit no WAL flush (a
+-- logged row makes a read-only transaction wait for the disk: shadow/enforcing 0.36 instead of
+-- 0.8 on bench w1). The price: a crash of PostgreSQL (not a clean restart) empties it, losing what
+-- had not been absorbed yet; `shadowgate run` absorbs on every wake-up and at least every second.
 CREATE UNLOGGED TABLE shadowgate.audit_inbox (
     txid               bigint NOT NULL,
     logged_at          timestamptz NOT NULL DEFAULT now(),
     context_project_id text,
     user_name          text,
     session_id         text,
-    keys               text[],
-    counts             bigint[]
+    keys               text[] NOT NULL,
+    counts             bigint[] NOT NULL,
+    opening            boolean NOT NULL DEFAULT false
 );
 
--- At commit: one inbox row with every key noted and its count, and a wake-up for the producer
--- (at most one NOTIFY per session every 50 ms: a NOTIFY serialises commits on a global lock and
--- cost w1 half its throughput; the producer drains again shortly after each wake-up, so a row
--- whose NOTIFY was skipped is not left waiting for the next poll). Never raises.
+-- At commit (or SET CONSTRAINTS ... IMMEDIATE): the counts beyond the opening row's, and a wake-up
+-- for the producer (at most one NOTIFY per session every 50 ms: a NOTIFY serialises commits on a
+-- global lock and cost w1 half its throughput; the producer drains again shortly after each
+-- wake-up, so a row whose NOTIFY was skipped is not left waiting for the next poll). Never raises.
 CREATE FUNCTION shadowgate.flush_denials() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pending text := coalesce(current_setting('shadowgate.pending', true), '');
     keys text[];
-    sid text := current_setting('shadowgate.session_id', true);
+    added bigint[];
 BEGIN
     IF pending = '' THEN RETURN NULL; END IF;
     keys := string_to_array(rtrim(pending, ','), ',');
-    IF coalesce(sid, '') = '' THEN
-        sid := pg_backend_pid() || '.' || (SELECT extract(epoch FROM a.backend_start)::bigint
-                                            FROM pg_stat_get_activity(pg_backend_pid()) a);
-        PERFORM set_config('shadowgate.session_id', sid, false);
-    END IF;
     BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
-        VALUES (NEW.txid, nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid, keys,
-                ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint FROM unnest(keys) AS k));
+        added := ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint
+                              - CASE WHEN k = NEW.keys[1] THEN 1 ELSE 0 END
+                         FROM unnest(keys) AS k);
+        IF cardinality(keys) > 1 OR added[1] <> 0 THEN
+            INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
+            VALUES (NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys, added);
+        END IF;
         IF clock_timestamp() > coalesce(nullif(current_setting('shadowgate.notified_at', true), ''),
                                         '-infinity')::timestamptz + interval '50 milliseconds' THEN
             PERFORM pg_notify('shadowgate', 'audit');
@@ -267,14 +277,14 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
     END;
-    -- start afresh, in case the application flushes early (SET CONSTRAINTS ... IMMEDIATE)
+    -- start afresh: after an early flush (SET CONSTRAINTS ... IMMEDIATE) the next denial opens a new row
     PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
     PERFORM set_config('shadowgate.pending', '', true);
     RETURN NULL;
 END $$;
 
 CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit_inbox
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.keys IS NULL)
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.opening)
     EXECUTE FUNCTION shadowgate.flush_denials();
 
 -- Puts the rollout policies on an application table.
@@ -351,7 +361,7 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
     EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.read_scope(),
         shadowgate.write_scope(), shadowgate.deny_mode(text), shadowgate.memo_key(integer, text, text, text),
-        shadowgate.schedule_flush(), shadowgate.first_denial(integer, text, text, text),
+        shadowgate.schedule_flush(text), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text),
         shadowgate.unscoped(text, integer, text, text), shadowgate.denied(text, integer, text, text) TO %I', role_name);
 END $$;

@@ -172,13 +172,14 @@ BEGIN
     WITH moved AS (
         DELETE FROM shadowgate.audit_inbox RETURNING *
     ), noted AS (
-        SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.cnt,
-               x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
+        SELECT t.*, x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
                CASE WHEN x[4] = 'z' THEN NULL ELSE convert_from(decode(substr(x[4], 2), 'hex'), 'UTF8') END AS owner
-          FROM moved m,
-               unnest(m.keys, m.counts) AS k(key, cnt),
-               regexp_match(k.key, '^shadowgate\.n(\d+)([a-z])([a-z])_(z|x[0-9a-f]*)$') AS x
-         WHERE m.keys IS NOT NULL AND k.cnt > 0
+          FROM (SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.key,
+                       sum(k.cnt) AS cnt
+                  FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
+                 GROUP BY 1, 2, 3, 4, 5, 6) t,
+               regexp_match(t.key, '^shadowgate\.n(\d+)([a-z])([a-z])_(z|x[0-9a-f]*)$') AS x
+         WHERE t.cnt > 0
     ), ins AS (
         INSERT INTO shadowgate.rls_audit_log
             (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,

@@ -98,6 +98,15 @@ describe('shadow', () => {
     }
   });
 
+  it('records one row per key for the whole transaction when the application fires deferred triggers early', async () => {
+    await asApp(db.app, 'sm', async (c) => {
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
+      await c.query('SET CONSTRAINTS ALL IMMEDIATE');
+      await c.query(`SELECT count(*) FROM docs WHERE project_id IN ('aa', 'ab')`);
+    });
+    expect((await audit()).map((r) => [r.row_project_id, r.row_count])).toEqual([['aa', 20], ['ab', 10]]);
+  });
+
   it('does not record what a shared project may read, nor any read of a super project', async () => {
     expect(await asApp(db.app, 'aa', count)).toBe(80);
     expect(await asApp(db.app, 'echo', count)).toBe(80);

@@ -251,34 +251,39 @@ CREATE UNLOGGED TABLE shadowgate.audit_inbox (
 -- At commit (or SET CONSTRAINTS ... IMMEDIATE): the counts beyond the opening row's, and a wake-up
 -- for the producer (at most one NOTIFY per session every 50 ms: a NOTIFY serialises commits on a
 -- global lock and cost w1 half its throughput; the producer drains again shortly after each
--- wake-up, so a row whose NOTIFY was skipped is not left waiting for the next poll). Never raises.
+-- wake-up, so a row whose NOTIFY was skipped is not left waiting for the next poll). Never raises:
+-- nothing outside the exception block casts a setting the application could have set.
 CREATE FUNCTION shadowgate.flush_denials() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pending text := coalesce(current_setting('shadowgate.pending', true), '');
+    now_mark text := to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS');
     keys text[];
-    added bigint[];
 BEGIN
     IF pending = '' THEN RETURN NULL; END IF;
     keys := string_to_array(rtrim(pending, ','), ',');
-    BEGIN
-        added := ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint
-                              - CASE WHEN k = NEW.keys[1] THEN 1 ELSE 0 END
-                         FROM unnest(keys) AS k);
-        IF cardinality(keys) > 1 OR added[1] <> 0 THEN
+    -- one key, one access: the opening row says it all
+    IF cardinality(keys) > 1 OR current_setting(keys[1], true) IS DISTINCT FROM '1' THEN
+        BEGIN
             INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
-            VALUES (NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys, added);
-        END IF;
-        IF clock_timestamp() > coalesce(nullif(current_setting('shadowgate.notified_at', true), ''),
-                                        '-infinity')::timestamptz + interval '50 milliseconds' THEN
-            PERFORM pg_notify('shadowgate', 'audit');
-            PERFORM set_config('shadowgate.notified_at', clock_timestamp()::text, false);
-        END IF;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
-    END;
+            SELECT NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys,
+                   ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint
+                                - CASE WHEN k = NEW.keys[1] THEN 1 ELSE 0 END
+                           FROM unnest(keys) AS k);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
+        END;
+    END IF;
+    IF now_mark >= coalesce(current_setting('shadowgate.notify_after', true), '') THEN
+        PERFORM pg_notify('shadowgate', 'audit');
+        PERFORM set_config('shadowgate.notify_after', to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
+    END IF;
     -- start afresh: after an early flush (SET CONSTRAINTS ... IMMEDIATE) the next denial opens a new row
-    PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
+    IF cardinality(keys) = 1 THEN
+        PERFORM set_config(keys[1], '', true);
+    ELSE
+        PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
+    END IF;
     PERFORM set_config('shadowgate.pending', '', true);
     RETURN NULL;
 END $$;

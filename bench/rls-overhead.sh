@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Throughput of no RLS vs enforcing vs shadow, simple and prepared protocol, three workloads.
-# 800k rows over 8 tenants (blocks of 50 consecutive ids per tenant). Usage: bash bench/rls-overhead.sh [seconds]
+# 800k rows over 8 tenants (blocks of 50 consecutive ids per tenant).
+# Usage: bash bench/rls-overhead.sh [seconds] [clients]   (clients: pgbench connections, default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-10}
+C=${2:-2}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=shadowgate_bench
@@ -33,7 +35,7 @@ for w in w0 w1 w87; do
   printf '\\set a random(1000, 790000)\nBEGIN;\nSELECT shadowgate.set_project_context('"'"'t3'"'"');\n%s;\nCOMMIT;\n' "${q//TBL/docs}" > "$dir/$w.sql"
   printf '\\set a random(1000, 790000)\nBEGIN;\n%s;\nCOMMIT;\n' "${q//TBL/plain}" > "$dir/$w-plain.sql"
 done
-tps() { "$PB" -h 127.0.0.1 -U sg_bench_app -n -c 2 -j 2 -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
+tps() { "$PB" -h 127.0.0.1 -U sg_bench_app -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
 echo "workload protocol norls enforcing shadow shadow/enforcing"
 for w in w0 w1 w87; do
   for m in simple prepared; do

@@ -246,7 +246,7 @@ CREATE UNLOGGED TABLE shadowgate.audit_inbox (
     keys               text[] NOT NULL,
     counts             bigint[] NOT NULL,
     opening            boolean NOT NULL DEFAULT false
-);
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);  -- emptied all day long
 
 -- At commit (or SET CONSTRAINTS ... IMMEDIATE): the counts beyond the opening row's, and a wake-up
 -- for the producer (at most one NOTIFY per session every 50 ms: a NOTIFY serialises commits on a

@@ -87,7 +87,7 @@ describe('shadow', () => {
       expect(await inbox()).toBe(0);
       expect(await logged()).toEqual([]);
       await c.query('COMMIT');
-      expect(await inbox()).toBe(2); // the opening row (1 access) and the rest (9)
+      expect(await inbox()).toBe(3); // the opening row (1 access), the flush marker, the rest (9)
       expect(await logged()).toEqual([]);
       await db.pool.query('SELECT shadowgate.absorb_audit()');
       await db.pool.query('SELECT shadowgate.absorb_audit()');

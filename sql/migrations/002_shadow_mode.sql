@@ -155,16 +155,16 @@ LANGUAGE sql STABLE
 AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
 
 -- The first would-be denial of a transaction writes its inbox row at once: that key, counted once.
--- The row's deferred trigger adds, at commit, whatever the transaction noted after it.
-CREATE FUNCTION shadowgate.schedule_flush(first_key text) RETURNS boolean
+-- Nothing else is written unless the transaction notes more (see schedule_flush()).
+CREATE FUNCTION shadowgate.open_record(first_key text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     sid text := current_setting('shadowgate.session_id', true);
 BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         -- read-only transaction or hot standby: nothing can be written; leave a trace in the server log
-        RAISE LOG 'shadowgate: would-be denials in a read-only transaction, project=%: %',
-            current_setting('shadowgate.project_id', true), current_setting('shadowgate.pending', true);
+        RAISE LOG 'shadowgate: would-be denial in a read-only transaction, project=%: %',
+            current_setting('shadowgate.project_id', true), first_key;
         RETURN true;
     END IF;
     IF coalesce(sid, '') = '' THEN
@@ -173,14 +173,48 @@ BEGIN
         PERFORM set_config('shadowgate.session_id', sid, false);
     END IF;
     BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, opening)
+        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
         VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid,
-                ARRAY[first_key], '{1}', true);
+                ARRAY[first_key], '{1}');
+        PERFORM pg_notify('shadowgate', 'audit')
+          WHERE to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS') >= coalesce(current_setting('shadowgate.notify_after', true), '');
+        IF FOUND THEN
+            PERFORM set_config('shadowgate.notify_after',
+                               to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'shadowgate: could not record a would-be denial: %', SQLERRM;
     END;
     RETURN true;
 END $$;
+
+-- The transaction noted more than its opening row holds (a second access, another key): a marker
+-- row whose deferred trigger writes the rest at commit. Once per transaction.
+CREATE FUNCTION shadowgate.schedule_flush() RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM set_config('shadowgate.flush_scheduled', '1', true);
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RAISE LOG 'shadowgate: would-be denials in a read-only transaction, project=%: %',
+            current_setting('shadowgate.project_id', true), current_setting('shadowgate.pending', true);
+        RETURN true;
+    END IF;
+    BEGIN
+        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, flush)
+        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user,
+                current_setting('shadowgate.session_id', true), '{}', '{}', true);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not schedule the audit flush: %', SQLERRM;
+    END;
+    RETURN true;
+END $$;
+
+CREATE FUNCTION shadowgate.more_noted() RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT CASE current_setting('shadowgate.flush_scheduled', true) WHEN '1' THEN true
+           ELSE shadowgate.schedule_flush() END
+$$;
 
 -- The first would-be denial of a key in a transaction: add the key to the pending list.
 CREATE FUNCTION shadowgate.first_denial(tid integer, op text, rc text, owner text) RETURNS boolean
@@ -190,8 +224,8 @@ AS $$
                            coalesce(current_setting('shadowgate.pending', true), '')
                              || shadowgate.memo_key(tid, op, rc, owner) || ',',
                            true)
-           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.schedule_flush(shadowgate.memo_key(tid, op, rc, owner))
-           ELSE true END
+           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.open_record(shadowgate.memo_key(tid, op, rc, owner))
+           ELSE shadowgate.more_noted() END
 $$;
 
 -- Counts one denied row access under its key. Inlined into the policy: no function call per row.
@@ -202,6 +236,7 @@ AS $$
                            (coalesce(nullif(current_setting(shadowgate.memo_key(tid, op, rc, owner), true), ''), '0')::bigint + 1)::text,
                            true)
            WHEN '1' THEN shadowgate.first_denial(tid, op, rc, owner)
+           WHEN '2' THEN shadowgate.more_noted()
            ELSE true END
 $$;
 
@@ -232,11 +267,12 @@ $$;
 -- The inbox: what transactions' policies noted, as rows of keys and counts that add up per
 -- (transaction, key), read and emptied by absorb_audit(), which turns each key of a transaction
 -- into one rls_audit_log row. The first denial of a transaction writes its opening row (that key,
--- once); at commit its deferred trigger writes one more row only if the transaction noted more (a
--- second access, another key). UNLOGGED: the rows cost the application's commit no WAL flush (a
--- logged row makes a read-only transaction wait for the disk: shadow/enforcing 0.36 instead of
--- 0.8 on bench w1). The price: a crash of PostgreSQL (not a clean restart) empties it, losing what
--- had not been absorbed yet; `shadowgate run` absorbs on every wake-up and at least every second.
+-- once); a transaction that notes more (a second access, another key) also writes a marker row
+-- (flush), whose deferred trigger writes the rest at commit. UNLOGGED: the rows cost the
+-- application's commit no WAL flush (a logged row makes a read-only transaction wait for the disk:
+-- shadow/enforcing 0.36 instead of 0.8 on bench w1). The price: a crash of PostgreSQL (not a clean
+-- restart) empties it, losing what had not been absorbed yet; `shadowgate run` absorbs on every
+-- wake-up and at least every second.
 CREATE UNLOGGED TABLE shadowgate.audit_inbox (
     txid               bigint NOT NULL,
     logged_at          timestamptz NOT NULL DEFAULT now(),
@@ -245,51 +281,34 @@ CREATE UNLOGGED TABLE shadowgate.audit_inbox (
     session_id         text,
     keys               text[] NOT NULL,
     counts             bigint[] NOT NULL,
-    opening            boolean NOT NULL DEFAULT false
+    flush              boolean NOT NULL DEFAULT false
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);  -- emptied all day long
 
--- At commit (or SET CONSTRAINTS ... IMMEDIATE): the counts beyond the opening row's, and a wake-up
--- for the producer (at most one NOTIFY per session every 50 ms: a NOTIFY serialises commits on a
--- global lock and cost w1 half its throughput; the producer drains again shortly after each
--- wake-up, so a row whose NOTIFY was skipped is not left waiting for the next poll). Never raises:
+-- At commit (or SET CONSTRAINTS ... IMMEDIATE): every count beyond the opening row's. Never raises:
 -- nothing outside the exception block casts a setting the application could have set.
 CREATE FUNCTION shadowgate.flush_denials() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    pending text := coalesce(current_setting('shadowgate.pending', true), '');
-    now_mark text := to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS');
-    keys text[];
+    keys text[] := string_to_array(rtrim(coalesce(current_setting('shadowgate.pending', true), ''), ','), ',');
 BEGIN
-    IF pending = '' THEN RETURN NULL; END IF;
-    keys := string_to_array(rtrim(pending, ','), ',');
-    -- one key, one access: the opening row says it all
-    IF cardinality(keys) > 1 OR current_setting(keys[1], true) IS DISTINCT FROM '1' THEN
-        BEGIN
-            INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
-            SELECT NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys,
-                   ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint
-                                - CASE WHEN k = NEW.keys[1] THEN 1 ELSE 0 END
-                           FROM unnest(keys) AS k);
-        EXCEPTION WHEN OTHERS THEN
-            RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
-        END;
-    END IF;
-    IF now_mark >= coalesce(current_setting('shadowgate.notify_after', true), '') THEN
-        PERFORM pg_notify('shadowgate', 'audit');
-        PERFORM set_config('shadowgate.notify_after', to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
-    END IF;
+    BEGIN
+        INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
+        SELECT NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys,
+               ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint - CASE WHEN k = keys[1] THEN 1 ELSE 0 END
+                       FROM unnest(keys) AS k)
+         WHERE cardinality(keys) > 0;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
+    END;
     -- start afresh: after an early flush (SET CONSTRAINTS ... IMMEDIATE) the next denial opens a new row
-    IF cardinality(keys) = 1 THEN
-        PERFORM set_config(keys[1], '', true);
-    ELSE
-        PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
-    END IF;
+    PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
     PERFORM set_config('shadowgate.pending', '', true);
+    PERFORM set_config('shadowgate.flush_scheduled', '', true);
     RETURN NULL;
 END $$;
 
 CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit_inbox
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.opening)
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.flush)
     EXECUTE FUNCTION shadowgate.flush_denials();
 
 -- Puts the rollout policies on an application table.
@@ -366,7 +385,7 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
     EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.read_scope(),
         shadowgate.write_scope(), shadowgate.deny_mode(text), shadowgate.memo_key(integer, text, text, text),
-        shadowgate.schedule_flush(text), shadowgate.first_denial(integer, text, text, text),
+        shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text),
         shadowgate.unscoped(text, integer, text, text), shadowgate.denied(text, integer, text, text) TO %I', role_name);
 END $$;

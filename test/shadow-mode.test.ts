@@ -98,6 +98,17 @@ describe('shadow', () => {
     }
   });
 
+  it('counts one access and two accesses of a key exactly', async () => {
+    const [a, b] = (await db.pool.query(`SELECT id FROM docs WHERE project_id = 'aa' ORDER BY id LIMIT 2`)).rows.map((r) => r.id);
+    for (const ids of [[a], [a, b]]) {
+      await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
+      await asApp(db.app, 'sm', async (c) => {
+        for (const id of ids) expect((await c.query('SELECT body FROM docs WHERE id = $1', [id])).rowCount).toBe(1);
+      });
+      expect((await audit()).map((r) => [r.row_project_id, r.row_count])).toEqual([['aa', ids.length]]);
+    }
+  });
+
   it('records one row per key for the whole transaction when the application fires deferred triggers early', async () => {
     await asApp(db.app, 'sm', async (c) => {
       await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);

@@ -52,9 +52,11 @@ done
 psql "$URL" -v ON_ERROR_STOP=1 -q <<'SQL'
 CREATE FUNCTION public.context_without_counting(p_project text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE n integer;
+DECLARE
+    n integer;
+    ignored text;
 BEGIN
-    PERFORM set_config('shadowgate.project_id', coalesce(p_project, ''), true);
+    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
     SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
     RETURN p_project;
 END $$;
@@ -65,8 +67,8 @@ sed 's/shadowgate.set_project_context/public.context_without_counting/' "$dir/w0
 echo
 echo "counting (w0, shadow) protocol without counting with counting ratio"
 for m in simple prepared; do
-  a=$(tps "$m" "$dir/w0-nocount.sql"); b=$(tps "$m" "$dir/w0.sql")
-  a2=$(tps "$m" "$dir/w0-nocount.sql"); b2=$(tps "$m" "$dir/w0.sql")
-  echo "w0 $m $(( (a + a2) / 2 )) $(( (b + b2) / 2 )) $(awk "BEGIN {printf \"%.3f\", ($b + $b2) / ($a + $a2)}")"
+  a=0; b=0
+  for i in 1 2 3; do a=$(( a + $(tps "$m" "$dir/w0-nocount.sql") )); b=$(( b + $(tps "$m" "$dir/w0.sql") )); done
+  echo "w0 $m $(( a / 3 )) $(( b / 3 )) $(awk "BEGIN {printf \"%.3f\", $b / $a}")"
 done
 rm -rf "$dir"

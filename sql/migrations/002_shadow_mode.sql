@@ -1,7 +1,7 @@
 -- Up Migration
 -- Shadow mode: the functions the rollout policies call, set_project_context(), protect() and grant_app().
 --
--- How a policy decides (see docs/architecture.md):
+-- How a policy decides:
 --   row owner in read_scope() / = write_scope()        -> allowed, nothing else evaluated
 --   otherwise denied(deny_mode(kind), ...)              -> by the mode of the current statement:
 --     'A' allow (pending phase, super reads)  'E' enforce: deny   'S' shadow: note + allow
@@ -10,8 +10,10 @@
 -- once per statement (initPlans) and read only the tables: nothing the application can set except
 -- its declared project decides what it may see. note() and denied() are plain SQL, inlined by the
 -- planner, so the per-row price of a would-be denial is a set_config() on a transaction-local
--- counter; the audit row is written once per (transaction, table, operation, owner, reason) and
--- the audit rows of a transaction are written at its commit, in one INSERT, by a deferred trigger.
+-- counter. What a transaction noted reaches the UNLOGGED audit_inbox in one row (one access of one
+-- key) or three (opening row, flush marker, the rest at commit by a deferred trigger), and
+-- absorb_audit() turns it into one rls_audit_log row per (transaction, table, operation, owner,
+-- reason) with the exact count.
 
 -- Transaction counter per project: an UNLOGGED sequence, created with the project. nextval() on it
 -- writes no WAL, so counting keeps a read-only transaction from having to flush WAL at commit (a
@@ -84,16 +86,18 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
     n integer;
     k text;
+    ignored text;
 BEGIN
-    PERFORM set_config('shadowgate.project_id', coalesce(p_project, ''), true);
+    -- assignments, not PERFORM: plpgsql evaluates them without the executor (this is the hot path)
+    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
     SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
     -- count once per transaction and project; a read-only transaction (or a hot standby) cannot
     -- call nextval() and is not counted
     IF n IS NOT NULL AND current_setting('transaction_read_only') = 'off' THEN
         k := 'shadowgate.counted_' || n;
         IF coalesce(current_setting(k, true), '') = '' THEN
-            PERFORM nextval(('shadowgate.txn_' || n)::regclass);  -- a cast, not a call: this is the hot path
-            PERFORM set_config(k, '1', true);
+            ignored := nextval(('shadowgate.txn_' || n)::regclass);
+            ignored := set_config(k, '1', true);
         END IF;
     END IF;
     RETURN p_project;
@@ -176,9 +180,11 @@ BEGIN
         INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
         VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid,
                 ARRAY[first_key], '{1}');
-        PERFORM pg_notify('shadowgate', 'audit')
-          WHERE to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS') >= coalesce(current_setting('shadowgate.notify_after', true), '');
-        IF FOUND THEN
+        -- a wake-up for the producer, at most one per session every 50 ms: a NOTIFY serialises
+        -- commits on a global lock (one per transaction cost w1 half its throughput); the producer
+        -- drains again shortly after each wake-up, so a skipped NOTIFY does not leave rows waiting
+        IF to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS') >= coalesce(current_setting('shadowgate.notify_after', true), '') THEN
+            PERFORM pg_notify('shadowgate', 'audit');
             PERFORM set_config('shadowgate.notify_after',
                                to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
         END IF;

@@ -251,6 +251,31 @@ describe('transaction counting', () => {
   });
 });
 
+describe('the violation window', () => {
+  it('is not recounted by a clock reset or a phase change while an absorb is folding rows into it', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    const absorbing = await db.pool.connect();
+    const other = await db.pool.connect();
+    try {
+      await absorbing.query('BEGIN');
+      await absorbing.query('SELECT shadowgate.absorb_audit()');
+      await other.query(`SET lock_timeout = '100ms'`);
+      for (const q of [
+        `SELECT shadowgate.reset_shadow_clock('sm', now(), 'test', 'a change')`,
+        `SELECT shadowgate.set_phase('sm', 'enforcing', now(), 'test', NULL, false)`,
+      ]) {
+        await expect(other.query(q)).rejects.toMatchObject({ code: '55P03' });
+      }
+      await absorbing.query('COMMIT');
+      expect((await other.query(`SELECT shadowgate.reset_shadow_clock('sm', now(), 'test', 'a change') AS r`)).rows[0].r).toBe(true);
+    } finally {
+      await absorbing.query('ROLLBACK').catch(() => undefined);
+      absorbing.release();
+      other.release();
+    }
+  });
+});
+
 describe('the application role', () => {
   const refused = async (sql: string) =>
     expect(asApp(db.app, 'sm', (c) => c.query(sql))).rejects.toMatchObject({ code: '42501' });

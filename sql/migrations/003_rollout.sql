@@ -37,6 +37,14 @@ END $$;
 CREATE TRIGGER recorded_change AFTER INSERT ON shadowgate.changes
     FOR EACH ROW EXECUTE FUNCTION shadowgate.on_recorded_change();
 
+-- The lock that orders the readers and writers of the violation window: absorb_audit() (folds rows
+-- into the window) and everything that moves a shadow clock (recounts the window). Without it, a
+-- clock reset could recount while an absorb is folding and overwrite rows that belong to the new
+-- window. Taken first, before any row lock, so that the lock order is the same everywhere.
+CREATE FUNCTION shadowgate.lock_audit() RETURNS void
+LANGUAGE sql
+AS $$ SELECT pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit')) $$;
+
 -- Transactions counted for a project since its shadow clock started.
 CREATE FUNCTION shadowgate.shadow_transactions(p text) RETURNS bigint
 LANGUAGE sql STABLE
@@ -52,6 +60,7 @@ $$;
 -- Starts the shadow clock afresh: transactions and violations are counted from p_at on. Violations
 -- are attributed by transaction id, not by time: rows of transactions that had all finished before
 -- the reset (below the snapshot's xmin) are out of the new window, everything later is in.
+-- Callers hold lock_audit().
 CREATE FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamptz) RETURNS void
 LANGUAGE sql
 AS $$
@@ -79,6 +88,7 @@ CREATE FUNCTION shadowgate.reset_shadow_clock(p text, p_at timestamptz, p_actor 
 RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM shadowgate.lock_audit();
     PERFORM 1 FROM shadowgate.rls_migration_status
      WHERE project_id = p AND migration_phase = 'shadow' FOR UPDATE;
     IF NOT FOUND THEN RETURN false; END IF;
@@ -99,6 +109,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_from shadowgate.migration_phase_enum;
 BEGIN
+    PERFORM shadowgate.lock_audit();
     SELECT migration_phase INTO v_from FROM shadowgate.rls_migration_status
      WHERE project_id = p FOR UPDATE;
     IF NOT FOUND THEN
@@ -167,7 +178,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_events integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit'));
+    PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
     WITH moved AS (
         DELETE FROM shadowgate.audit_inbox RETURNING *

@@ -225,6 +225,22 @@ describe('transaction counting', () => {
     expect(after - before).toBe(2);
   });
 
+  it('never makes a transaction take a transaction id (a read-only one stays without commit flush)', async () => {
+    const c = await db.app.connect();
+    try {
+      const assigned: unknown[] = [];
+      for (let i = 0; i < 40; i++) { // a logged sequence writes WAL (and takes an id) every 32 calls
+        await c.query('BEGIN');
+        await c.query(`SELECT shadowgate.set_project_context('motoko')`);
+        assigned.push((await c.query('SELECT txid_current_if_assigned() AS x')).rows[0].x);
+        await c.query('COMMIT');
+      }
+      expect(assigned.filter((x) => x !== null)).toEqual([]);
+    } finally {
+      c.release();
+    }
+  });
+
   it('keeps the count across a crash of PostgreSQL, short by at most what was counted since the last carry', async () => {
     const seq = (await db.pool.query(`SELECT seq_no FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].seq_no;
     const counted = async () => Number((await db.pool.query('SELECT shadowgate.txn_count($1) AS n', [seq])).rows[0].n);

@@ -118,6 +118,12 @@ describe('shadow', () => {
     expect((await audit()).map((r) => [r.row_project_id, r.row_count])).toEqual([['aa', 20], ['ab', 10]]);
   });
 
+  it('cuts a context longer than the audit log\'s column to fit, and records it', async () => {
+    await asApp(db.app, 'x'.repeat(60), (c) => c.query(`SELECT count(*) FROM docs WHERE project_id = 'ab'`));
+    expect((await audit()).map((r) => [r.project_id, r.context_project_id, r.denied_reason, r.row_count]))
+      .toEqual([['ab', 'x'.repeat(50), 'unknown project', 10]]);
+  });
+
   it('does not record what a shared project may read, nor any read of a super project', async () => {
     expect(await asApp(db.app, 'aa', count)).toBe(80);
     expect(await asApp(db.app, 'echo', count)).toBe(80);
@@ -305,6 +311,8 @@ describe('the application role', () => {
     await refused(`UPDATE shadowgate.project_registry SET access_level = 'super'`);
     await refused(`SELECT shadowgate.set_phase('sm', 'pending', now(), 'me', NULL, false)`);
     await refused(`SELECT shadowgate.protect('public.docs')`);
+    await refused(`SELECT shadowgate.absorb_audit()`);
+    await refused(`SELECT shadowgate.lock_audit()`);
     await refused(`ALTER TABLE docs DISABLE ROW LEVEL SECURITY`);
   });
 
@@ -327,6 +335,15 @@ describe('the application role', () => {
         `SELECT shadowgate.first_denial(1, 'r', 'x', $1), set_config(shadowgate.memo_key(1, 'r', 'x', $1), '5', true)`, [owner]));
     }
     expect(await audit()).toEqual([]);
+  });
+
+  it('cannot stall the audit with keys that cannot be read', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    // not UTF-8, and a table id out of range
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff'), shadowgate.open_record('shadowgate.n99999999999rx_z')`));
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM docs WHERE project_id = 'ab'`));
+    expect((await audit()).map((r) => [r.project_id, r.row_project_id, r.row_count])).toEqual([['sm', 'ab', 10]]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.audit_inbox')).rows[0].n).toBe(0);
   });
 
   it('cannot read or touch the audit inbox', async () => {

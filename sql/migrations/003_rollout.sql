@@ -166,42 +166,54 @@ BEGIN
     RETURN f.project_id;
 END $$;
 
+-- The row owner a key names (hex of its UTF-8 bytes after 'x'; 'z' for NULL). Raises on bytes that
+-- are not UTF-8: only a key the application forged has those (see absorb_audit()).
+CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
+
+-- Whether a key's owner can be decoded (see key_owner()).
+CREATE FUNCTION shadowgate.key_is_readable(k text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shadowgate.key_owner(substring(k FROM '_(z|x[0-9a-f]*)$'));
+    RETURN true;
+EXCEPTION WHEN OTHERS THEN
+    RETURN false;
+END $$;
+
 -- Empties the audit inbox: each noted key becomes an rls_audit_log row (stamped with the transaction
 -- that made the access) and is folded into violation_fingerprints and violation_daily in the same
--- statement; one 'violation' event per fingerprint touched. A key that the access itself could not
--- have produced (the application can set the settings the policies use) is dropped: the reason must
--- match the context (none, unregistered, or a project that may not read/write that owner), and the
--- owner (no context, unknown project) or the context (cross-tenant) must be past 'pending'.
--- One caller at a time; also carries the transaction counters (at most every 10 s).
-CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_events integer;
-BEGIN
-    PERFORM shadowgate.lock_audit();
-    PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+-- statement; one 'violation' event per fingerprint touched (returns how many). A key that the
+-- access itself could not have produced (the application can set the settings the policies use)
+-- is dropped: the reason must match the context (none, unregistered, or a project that may not
+-- read/write that owner), and the owner (no context, unknown project) or the context
+-- (cross-tenant) must be past 'pending'. Values longer than the seed's columns are cut to fit.
+CREATE FUNCTION shadowgate.absorb_inbox() RETURNS integer
+LANGUAGE sql
+AS $$
     WITH moved AS (
         DELETE FROM shadowgate.audit_inbox RETURNING *
     ), noted AS (
         SELECT t.*, x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
-               CASE WHEN x[4] = 'z' THEN NULL ELSE convert_from(decode(substr(x[4], 2), 'hex'), 'UTF8') END AS owner
+               shadowgate.key_owner(x[4]) AS owner
           FROM (SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.key,
                        sum(k.cnt) AS cnt
                   FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
                  GROUP BY 1, 2, 3, 4, 5, 6) t,
-               regexp_match(t.key, '^shadowgate\.n(\d+)([a-z])([a-z])_(z|x[0-9a-f]*)$') AS x
+               regexp_match(t.key, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') AS x
          WHERE t.cnt > 0
     ), ins AS (
         INSERT INTO shadowgate.rls_audit_log
             (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
              user_name, session_id, context_project_id, row_count, txid)
-        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, t.table_name,
+        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, left(t.table_name, 100),
                CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
-               n.owner, true,
+               left(n.owner, 50), true,
                CASE n.rc WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
                  || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
-               n.user_name, n.session_id, n.ctx, n.cnt, n.txid
+               left(n.user_name, 100), left(n.session_id, 100), left(n.ctx, 50), n.cnt, n.txid
           FROM noted n
           JOIN shadowgate.protected_tables t ON t.id = n.tid
           LEFT JOIN shadowgate.project_registry g ON g.project_id = n.ctx
@@ -256,14 +268,39 @@ BEGIN
                 WHEN EXCLUDED.last_seen > f.reviewed_at THEN greatest(EXCLUDED.first_seen, f.reviewed_at)
                 ELSE NULL END
         RETURNING f.id, f.fingerprint, f.project_id, (xmax = 0) AS created, f.open_since
+    ), announced AS (
+        INSERT INTO shadowgate.events (kind, project_id, payload)
+        SELECT 'violation', folded.project_id,
+               jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
+                                  'added', agg.occ, 'open_since', folded.open_since)
+          FROM folded JOIN agg ON agg.fp = folded.fingerprint
+        RETURNING 1
     )
-    INSERT INTO shadowgate.events (kind, project_id, payload)
-    SELECT 'violation', folded.project_id,
-           jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
-                              'added', agg.occ, 'open_since', folded.open_since)
-      FROM folded JOIN agg ON agg.fp = folded.fingerprint;
-    GET DIAGNOSTICS v_events = ROW_COUNT;
-    RETURN v_events;
+    SELECT count(*)::integer FROM announced;
+$$;
+
+-- One caller at a time: absorb_inbox(), and the transaction counters carried (at most every 10 s).
+-- A key that cannot even be read (forged: not UTF-8) must not stall the pipeline: if the inbox
+-- cannot be absorbed, the rows holding such keys are dropped with a warning and it is tried again.
+CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_dropped integer;
+BEGIN
+    PERFORM shadowgate.lock_audit();
+    PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    BEGIN
+        RETURN shadowgate.absorb_inbox();
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not absorb the audit inbox (%), dropping unreadable keys', SQLERRM;
+    END;
+    DELETE FROM shadowgate.audit_inbox i
+     WHERE EXISTS (SELECT 1 FROM unnest(i.keys) AS k WHERE NOT shadowgate.key_is_readable(k));
+    GET DIAGNOSTICS v_dropped = ROW_COUNT;
+    RAISE WARNING 'shadowgate: dropped % audit inbox row(s) with unreadable keys', v_dropped;
+    RETURN shadowgate.absorb_inbox();
 END $$;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate FROM PUBLIC;
 
 -- Down Migration

@@ -190,8 +190,10 @@ END $$;
 -- read/write that owner), and the owner (no context, unknown project) or the context
 -- (cross-tenant) must be past 'pending'. Values longer than the seed's columns are cut to fit.
 CREATE FUNCTION shadowgate.absorb_inbox() RETURNS integer
-LANGUAGE sql
-AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- plpgsql: the plan is cached
+DECLARE
+    v_events integer;
+BEGIN
     WITH moved AS (
         DELETE FROM shadowgate.audit_inbox RETURNING *
     ), noted AS (
@@ -276,8 +278,9 @@ AS $$
           FROM folded JOIN agg ON agg.fp = folded.fingerprint
         RETURNING 1
     )
-    SELECT count(*)::integer FROM announced;
-$$;
+    SELECT count(*) INTO v_events FROM announced;
+    RETURN v_events;
+END $$;
 
 -- One caller at a time: absorb_inbox(), and the transaction counters carried (at most every 10 s).
 -- A key that cannot even be read (forged: not UTF-8) must not stall the pipeline: if the inbox

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { migrateDatabase } from '../shared/db/migrate.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
-import { absorbAudit, loadStats } from '../shared/db/stats.js';
+import { absorbAudit, currentStats } from '../shared/db/stats.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -59,8 +59,7 @@ console.log(`absorbed the inbox into the audit log and the counters in ${((perfo
 await pool.query('VACUUM shadowgate.audit_inbox');
 
 const ours = await time(async () => {
-  await absorbAudit(pool); // caught up: a no-op, as in `report`
-  await loadStats(pool);
+  await currentStats(pool); // as in `report`: an absorb with nothing to take, then the stats
 }, 20);
 const seed = await time(async () => {
   for (const p of PROJECTS) {

@@ -7,7 +7,7 @@ import { loadConfig } from '../shared/config.js';
 import { createPool } from '../shared/db/pool.js';
 import { migrateDatabase } from '../shared/db/migrate.js';
 import { addProject, permit } from '../shared/db/projects.js';
-import { absorbAudit, loadStats } from '../shared/db/stats.js';
+import { absorbAudit, currentStats } from '../shared/db/stats.js';
 import { fingerprints, review } from '../shared/db/violations.js';
 import { openTimers } from '../shared/db/timers.js';
 import { changePhase } from '../shared/phase-change.js';
@@ -186,8 +186,7 @@ async function main(): Promise<number> {
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
 
-  await absorbAudit(pool);
-  const report = buildReport(await loadStats(pool), cfg, clock.now());
+  const report = buildReport(await currentStats(pool), cfg, clock.now());
   say(`\n${reportMarkdown(report)}`);
 
   await running.stop();

@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Queryable } from './db/pool.js';
 import { sql } from './db/sql.js';
-import { absorbAudit, loadStats } from './db/stats.js';
+import { currentStats } from './db/stats.js';
 import { dailyViolations } from './db/violations.js';
 import { DAY } from './clock.js';
 import { evaluateEligibility } from './rules/eligibility.js';
@@ -30,8 +30,7 @@ export interface DashboardState {
 
 /** Everything the dashboard and /metrics show, read from counters. */
 export async function dashboardState(db: Queryable, cfg: Config, now: Date): Promise<DashboardState> {
-  await absorbAudit(db);
-  const stats = await loadStats(db);
+  const stats = await currentStats(db);
   const timers = (await db.query(sql('open-timers'))).rows;
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
   return {

@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import { InputError, TransitionRefusedError } from './errors.js';
 import { withTransaction, type Pool } from './db/pool.js';
-import { absorbAudit, loadStats } from './db/stats.js';
+import { currentStats } from './db/stats.js';
 import { evaluateEligibility, PHASES, type Phase } from './rules/eligibility.js';
 import { orderBlockers, transitionError } from './rules/transitions.js';
 
@@ -38,8 +38,7 @@ export async function changePhase(pool: Pool, cfg: Config, req: PhaseChangeReque
   if (req.force && !req.reason) throw new InputError('--force needs --reason (it is recorded in the history)');
   return withTransaction(pool, async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('shadowgate.phase-change'))`);
-    await absorbAudit(c);
-    const all = await loadStats(c);
+    const all = await currentStats(c);
     const byId = new Map(all.map((s) => [s.projectId, s]));
     const unknown = req.projectIds.filter((id) => !byId.has(id));
     if (unknown.length) throw new InputError(`unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { decisionsMarkdown } from '../../shared/decisions.js';
-import { absorbAudit, loadStats } from '../../shared/db/stats.js';
+import { currentStats } from '../../shared/db/stats.js';
 import { fingerprints } from '../../shared/db/violations.js';
 import { parseNow, withDb } from '../context.js';
 import { ok } from '../output.js';
@@ -15,8 +15,7 @@ export function registerDecisions(program: Command): void {
     .action(async (o) => {
       const now = parseNow(o.now);
       const md = await withDb(async (pool, cfg) => {
-        await absorbAudit(pool);
-        return decisionsMarkdown(await loadStats(pool), await fingerprints(pool), cfg, now);
+        return decisionsMarkdown(await currentStats(pool), await fingerprints(pool), cfg, now);
       });
       if (o.write) {
         writeFileSync(o.write, `${md}\n`);

@@ -8,9 +8,18 @@ export interface ProjectStatsRow extends ProjectStats {
   leadSlack: string | null;
 }
 
-/** Folds committed audit rows into the counters (cheap when caught up). */
+/**
+ * Empties the audit inbox into the audit log and the violation counters (cheap when empty).
+ * Returns the number of violation events it emitted.
+ */
 export async function absorbAudit(db: Queryable): Promise<number> {
   return (await db.query<{ n: number }>('SELECT shadowgate.absorb_audit() AS n')).rows[0].n;
+}
+
+/** Stats that include every would-be denial committed so far: absorbs, then loads. */
+export async function currentStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
+  await absorbAudit(db);
+  return loadStats(db, projectIds);
 }
 
 /** Stats of the given projects (all when omitted), in registration order. */

@@ -29,11 +29,15 @@ CREATE TABLE shadowgate.txn_counts (
 );
 CREATE UNLOGGED TABLE shadowgate.txn_counter_alive (carried_at timestamptz NOT NULL);
 
+CREATE FUNCTION shadowgate.txn_sequence(seq_no integer) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT format('shadowgate.%I', 'txn_' || seq_no)::regclass $$;
+
 CREATE FUNCTION shadowgate.txn_count(p_seq_no integer) RETURNS bigint
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(c.carried, 0)
-           + coalesce(pg_sequence_last_value(format('shadowgate.%I', 'txn_' || p_seq_no)::regclass), 0)
+           + coalesce(pg_sequence_last_value(shadowgate.txn_sequence(p_seq_no)), 0)
            - CASE WHEN EXISTS (SELECT 1 FROM shadowgate.txn_counter_alive) THEN coalesce(c.seen, 0) ELSE 0 END
       FROM (SELECT) AS one
       LEFT JOIN shadowgate.txn_counts c ON c.seq_no = p_seq_no
@@ -51,7 +55,7 @@ BEGIN
     END IF;
     UPDATE shadowgate.txn_counts c
        SET carried = c.carried + v.n - CASE WHEN alive THEN c.seen ELSE 0 END, seen = v.n
-      FROM (SELECT seq_no, coalesce(pg_sequence_last_value(format('shadowgate.%I', 'txn_' || seq_no)::regclass), 0) AS n
+      FROM (SELECT seq_no, coalesce(pg_sequence_last_value(shadowgate.txn_sequence(seq_no)), 0) AS n
               FROM shadowgate.project_registry) v
      WHERE v.seq_no = c.seq_no;
     DELETE FROM shadowgate.txn_counter_alive;

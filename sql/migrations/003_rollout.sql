@@ -166,6 +166,12 @@ BEGIN
     RETURN f.project_id;
 END $$;
 
+-- The parts of a key written by memo_key() (002): table id, operation, reason, owner code; NULL
+-- for anything else.
+CREATE FUNCTION shadowgate.parse_key(k text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT regexp_match(k, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') $$;
+
 -- The row owner a key names (hex of its UTF-8 bytes after 'x'; 'z' for NULL). Raises on bytes that
 -- are not UTF-8: only a key the application forged has those (see absorb_audit()).
 CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
@@ -176,7 +182,7 @@ AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code
 CREATE FUNCTION shadowgate.key_is_readable(k text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM shadowgate.key_owner(substring(k FROM '_(z|x[0-9a-f]*)$'));
+    PERFORM shadowgate.key_owner((shadowgate.parse_key(k))[4]);
     RETURN true;
 EXCEPTION WHEN OTHERS THEN
     RETURN false;
@@ -203,7 +209,7 @@ BEGIN
                        sum(k.cnt) AS cnt
                   FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
                  GROUP BY 1, 2, 3, 4, 5, 6) t,
-               regexp_match(t.key, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') AS x
+               shadowgate.parse_key(t.key) AS x
          WHERE t.cnt > 0
     ), ins AS (
         INSERT INTO shadowgate.rls_audit_log

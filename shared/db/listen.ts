@@ -5,7 +5,7 @@ const create = ((pgListen as unknown as { default?: typeof pgListen }).default ?
 
 /**
  * A committing transaction that recorded would-be denials notifies at most this often per session
- * (shadowgate.flush_denials() in sql/migrations/002_shadow_mode.sql): a listener that wants every
+ * (shadowgate.flush_denials() in sql/migrations/002_recording.sql): a listener that wants every
  * row drains once more this long after a hint.
  */
 export const AUDIT_NOTIFY_GAP_MS = 50;

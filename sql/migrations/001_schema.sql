@@ -1,6 +1,6 @@
 -- Up Migration
 -- The rollout's tables. Everything lives in the schema "shadowgate"; the application role gets no
--- privilege on any of them (see sql/migrations/002_shadow_mode.sql for what it may execute).
+-- privilege on any of them (see sql/migrations/003_policies.sql for what it may execute).
 
 CREATE SCHEMA IF NOT EXISTS shadowgate;
 REVOKE ALL ON SCHEMA shadowgate FROM PUBLIC;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
 import { migrateDatabase } from '../../shared/db/migrate.js';
 
@@ -35,18 +36,19 @@ export interface TestDb {
 }
 
 /**
- * A fresh database for one test file (named after it, so files run in parallel), migrated, with
+ * A fresh database for one test file (named after it plus a random run id, so files and whole runs
+ * can run in parallel), migrated, with
  * an application role of its own. Call `grantApp()` after protecting tables.
  */
 export async function createTestDb(file: string): Promise<TestDb & { grantApp(): Promise<void> }> {
   const tag = basename(file).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]/gi, '_').toLowerCase();
-  const name = `sg_t_${tag}`;
-  const appRole = `sg_app_${tag}`;
+  // names of this run's own: two runs at once on one server do not touch each other's objects
+  const run = randomBytes(4).toString('hex');
+  const name = `sg_t_${tag}_${run}`;
+  const appRole = `sg_app_${tag}_${run}`;
   await admin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await c.query(`CREATE DATABASE "${name}"`);
-    const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [appRole]);
-    if (exists.rowCount === 0) await c.query(`CREATE ROLE "${appRole}" LOGIN`);
+    await c.query(`CREATE ROLE "${appRole}" LOGIN`);
   });
   const url = urlFor(name);
   await migrateDatabase(url);

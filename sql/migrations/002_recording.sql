@@ -1,19 +1,7 @@
 -- Up Migration
--- Shadow mode: the functions the rollout policies call, set_project_context(), protect() and grant_app().
---
--- How a policy decides:
---   row owner in read_scope() / = write_scope()        -> allowed, nothing else evaluated
---   otherwise denied(deny_mode(kind), ...)              -> by the mode of the current statement:
---     'A' allow (pending phase, super reads)  'E' enforce: deny   'S' shadow: note + allow
---     'N' no project context / 'U' unknown project: by the phase of the row owner.
--- read_scope(), write_scope() and deny_mode() are STABLE and wrapped in (SELECT ...), so they run
--- once per statement (initPlans) and read only the tables: nothing the application can set except
--- its declared project decides what it may see. note() and denied() are plain SQL, inlined by the
--- planner, so the per-row price of a would-be denial is a set_config() on a transaction-local
--- counter. What a transaction noted reaches the UNLOGGED audit_inbox in one row (one access of one
--- key) or three (opening row, flush marker, the rest at commit by a deferred trigger), and
--- absorb_audit() turns it into one rls_audit_log row per (transaction, table, operation, owner,
--- reason) with the exact count.
+-- Recording: transaction counters, the per-transaction memo of would-be denials, the UNLOGGED audit
+-- inbox and absorb_audit(), which turns the inbox into rls_audit_log rows and fingerprints.
+-- (Runs before 003_policies.sql: the policy functions call these.)
 
 -- Transaction counter per project: an UNLOGGED sequence, created with the project. nextval() on it
 -- writes no WAL, so counting keeps a read-only transaction from having to flush WAL at commit (a
@@ -82,78 +70,6 @@ BEGIN
 END $$;
 CREATE TRIGGER project_removed AFTER DELETE ON shadowgate.project_registry
     FOR EACH ROW EXECUTE FUNCTION shadowgate.on_project_removed();
-
--- The application calls this first in every transaction. It never fails for an unknown project:
--- in shadow an unknown project is recorded, in enforcing it sees nothing.
-CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    n integer;
-    k text;
-    ignored text;
-BEGIN
-    -- assignments, not PERFORM: plpgsql evaluates them without the executor (this is the hot path)
-    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
-    SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
-    -- count once per transaction and project; a read-only transaction (or a hot standby) cannot
-    -- call nextval() and is not counted
-    IF n IS NOT NULL AND current_setting('transaction_read_only') = 'off' THEN
-        k := 'shadowgate.counted_' || n;
-        IF coalesce(current_setting(k, true), '') = '' THEN
-            ignored := nextval(('shadowgate.txn_' || n)::regclass);
-            ignored := set_config(k, '1', true);
-        END IF;
-    END IF;
-    RETURN p_project;
-END $$;
-
--- Owners whose rows the current project may read without a finding: itself and, for a shared
--- project, the targets of its read permissions. Called once per statement (an initPlan).
-CREATE FUNCTION shadowgate.read_scope() RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    p text := nullif(current_setting('shadowgate.project_id', true), '');
-BEGIN
-    RETURN ARRAY(
-        SELECT g.project_id::text FROM shadowgate.project_registry g WHERE g.project_id = p
-        UNION ALL
-        SELECT r.target_project_id::text
-          FROM shadowgate.project_read_permissions r
-          JOIN shadowgate.project_registry g
-            ON g.project_id = r.reader_project_id AND g.access_level = 'shared'
-         WHERE r.reader_project_id = p);
-END $$;
-
--- The owner the current project may write as (NULL: none).
-CREATE FUNCTION shadowgate.write_scope() RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    p text := nullif(current_setting('shadowgate.project_id', true), '');
-BEGIN
-    RETURN (SELECT g.project_id::text FROM shadowgate.project_registry g WHERE g.project_id = p);
-END $$;
-
--- What happens to a row outside the scope, for reads (kind 'r') or writes ('w'):
--- 'A' allow (pending phase; super reads), 'S' shadow: record and allow, 'E' enforce: deny,
--- 'N' no context, 'U' unknown project (then the phase of the row owner decides).
-CREATE FUNCTION shadowgate.deny_mode(kind text) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    p text := nullif(current_setting('shadowgate.project_id', true), '');
-    ph shadowgate.migration_phase_enum;
-    lvl shadowgate.access_level_enum;
-BEGIN
-    IF p IS NULL THEN RETURN 'N'; END IF;
-    SELECT s.migration_phase, g.access_level INTO ph, lvl
-      FROM shadowgate.project_registry g
-      LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
-     WHERE g.project_id = p;
-    IF lvl IS NULL THEN RETURN 'U'; END IF;
-    IF ph IS NULL OR ph = 'pending' THEN RETURN 'A'; END IF;
-    IF kind = 'r' AND lvl = 'super' THEN RETURN 'A'; END IF;
-    IF ph = 'shadow' THEN RETURN 'S'; END IF;
-    RETURN 'E';
-END $$;
 
 -- Name of the transaction-local counter of one audit key: table, operation code, reason code
 -- ('x' cross-tenant, 'n' no context, 'u' unknown project) and owner. GUC names are
@@ -250,29 +166,6 @@ AS $$
            ELSE true END
 $$;
 
--- No context or an unknown project: the phase of the row owner decides.
-CREATE FUNCTION shadowgate.unscoped(rc text, tid integer, op text, owner text) RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    ph shadowgate.migration_phase_enum;
-BEGIN
-    SELECT migration_phase INTO ph FROM shadowgate.rls_migration_status WHERE project_id = owner;
-    IF ph IS NULL OR ph = 'pending' THEN RETURN true; END IF;
-    IF ph = 'shadow' THEN RETURN shadowgate.note(tid, op, rc, owner); END IF;
-    RETURN false;
-END $$;
-
-CREATE FUNCTION shadowgate.denied(mode text, tid integer, op text, owner text) RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$
-    SELECT CASE mode
-        WHEN 'A' THEN true
-        WHEN 'E' THEN false
-        WHEN 'S' THEN shadowgate.note(tid, op, 'x', owner)
-        WHEN 'N' THEN shadowgate.unscoped('n', tid, op, owner)
-        ELSE shadowgate.unscoped('u', tid, op, owner)
-    END
-$$;
 
 -- The inbox: what transactions' policies noted, as rows of keys and counts that add up per
 -- (transaction, key), read and emptied by absorb_audit(), which turns each key of a transaction
@@ -321,83 +214,157 @@ CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.flush)
     EXECUTE FUNCTION shadowgate.flush_denials();
 
--- Puts the rollout policies on an application table.
-CREATE FUNCTION shadowgate.protect(tbl regclass, col name DEFAULT 'project_id') RETURNS integer
+
+-- The lock that orders the readers and writers of the violation window: absorb_audit() (folds rows
+-- into the window) and everything that moves a shadow clock (recounts the window). Without it, a
+-- clock reset could recount while an absorb is folding and overwrite rows that belong to the new
+-- window. Taken first, before any row lock, so that the lock order is the same everywhere.
+CREATE FUNCTION shadowgate.lock_audit() RETURNS void
+LANGUAGE sql
+AS $$ SELECT pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit')) $$;
+
+-- The parts of a key written by memo_key() (this file): table id, operation, reason, owner code; NULL
+-- for anything else.
+CREATE FUNCTION shadowgate.parse_key(k text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT regexp_match(k, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') $$;
+
+-- The row owner a key names (hex of its UTF-8 bytes after 'x'; 'z' for NULL). Raises on bytes that
+-- are not UTF-8: only a key the application forged has those (see absorb_audit()).
+CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
+
+-- Whether a key's owner can be decoded (see key_owner()).
+CREATE FUNCTION shadowgate.key_is_readable(k text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    tid integer;
-    c text := quote_ident(col) || '::text';
-    pol record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_attribute
-                    WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
-        RAISE EXCEPTION 'table % has no column %', tbl, col USING ERRCODE = 'undefined_column';
-    END IF;
-    INSERT INTO shadowgate.protected_tables (table_oid, table_name, column_name)
-    VALUES (tbl, tbl::text, col)
-    ON CONFLICT (table_oid) DO UPDATE SET column_name = EXCLUDED.column_name, table_name = EXCLUDED.table_name
-    RETURNING id INTO tid;
-    FOR pol IN SELECT policyname FROM pg_policies
-                WHERE format('%I.%I', schemaname, tablename)::regclass = tbl
-                  AND policyname LIKE 'shadowgate\_%' LOOP
-        EXECUTE format('DROP POLICY %I ON %s', pol.policyname, tbl);
-    END LOOP;
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
-    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
-    EXECUTE format($p$CREATE POLICY shadowgate_select ON %1$s FOR SELECT
-        USING (%2$s = ANY ((SELECT shadowgate.read_scope())::text[])
-               OR shadowgate.denied((SELECT shadowgate.deny_mode('r')), %3$s, 'r', %2$s))$p$, tbl, c, tid);
-    EXECUTE format($p$CREATE POLICY shadowgate_insert ON %1$s FOR INSERT
-        WITH CHECK (%2$s = (SELECT shadowgate.write_scope())
-               OR shadowgate.denied((SELECT shadowgate.deny_mode('w')), %3$s, 'i', %2$s))$p$, tbl, c, tid);
-    EXECUTE format($p$CREATE POLICY shadowgate_update ON %1$s FOR UPDATE
-        USING (%2$s = (SELECT shadowgate.write_scope())
-               OR shadowgate.denied((SELECT shadowgate.deny_mode('w')), %3$s, 'u', %2$s))
-        WITH CHECK (%2$s = (SELECT shadowgate.write_scope())
-               OR shadowgate.denied((SELECT shadowgate.deny_mode('w')), %3$s, 'w', %2$s))$p$, tbl, c, tid);
-    EXECUTE format($p$CREATE POLICY shadowgate_delete ON %1$s FOR DELETE
-        USING (%2$s = (SELECT shadowgate.write_scope())
-               OR shadowgate.denied((SELECT shadowgate.deny_mode('w')), %3$s, 'd', %2$s))$p$, tbl, c, tid);
-    RETURN tid;
+    PERFORM shadowgate.key_owner((shadowgate.parse_key(k))[4]);
+    RETURN true;
+EXCEPTION WHEN OTHERS THEN
+    RETURN false;
 END $$;
 
--- Gives an application role what it needs: the schema, the policy functions, DML on protected
--- tables and their sequences. Refuses a role that would bypass the policies.
-CREATE FUNCTION shadowgate.grant_app(role_name name) RETURNS void
+-- Empties the audit inbox: each noted key becomes an rls_audit_log row (stamped with the transaction
+-- that made the access) and is folded into violation_fingerprints and violation_daily in the same
+-- statement; one 'violation' event per fingerprint touched (returns how many). A key that the
+-- access itself could not have produced (the application can set the settings the policies use)
+-- is dropped: the reason must match the context (none, unregistered, or a project that may not
+-- read/write that owner), and the owner (no context, unknown project) or the context
+-- (cross-tenant) must be past 'pending'. Values longer than the seed's columns are cut to fit.
+CREATE FUNCTION shadowgate.absorb_inbox() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- plpgsql: the plan is cached
+DECLARE
+    v_events integer;
+BEGIN
+    WITH moved AS (
+        DELETE FROM shadowgate.audit_inbox RETURNING *
+    ), noted AS (
+        SELECT t.*, x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
+               shadowgate.key_owner(x[4]) AS owner
+          FROM (SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.key,
+                       sum(k.cnt) AS cnt
+                  FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
+                 GROUP BY 1, 2, 3, 4, 5, 6) t,
+               shadowgate.parse_key(t.key) AS x
+         WHERE t.cnt > 0
+    ), ins AS (
+        INSERT INTO shadowgate.rls_audit_log
+            (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
+             user_name, session_id, context_project_id, row_count, txid)
+        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, left(t.table_name, 100),
+               CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
+               left(n.owner, 50), true,
+               CASE n.rc WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
+                         WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
+                 || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
+               left(n.user_name, 100), left(n.session_id, 100), left(n.ctx, 50), n.cnt, n.txid
+          FROM noted n
+          JOIN shadowgate.protected_tables t ON t.id = n.tid
+          LEFT JOIN shadowgate.project_registry g ON g.project_id = n.ctx
+          LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.ctx
+          LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.owner
+         WHERE CASE n.rc
+                 WHEN 'x' THEN cs.migration_phase <> 'pending'
+                      AND n.owner IS DISTINCT FROM n.ctx
+                      AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
+                             SELECT 1 FROM shadowgate.project_read_permissions r
+                              WHERE g.access_level = 'shared' AND r.reader_project_id = n.ctx
+                                AND r.target_project_id = n.owner)))
+                 WHEN 'n' THEN n.ctx IS NULL AND os.migration_phase <> 'pending'
+                 WHEN 'u' THEN n.ctx IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
+                 ELSE false END
+        RETURNING *
+    ), batch AS (
+        SELECT a.*, s.shadow_started_at, s.shadow_started_txid,
+               md5(concat_ws('|', a.project_id, a.table_name, a.operation,
+                             coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
+          FROM ins a
+          LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = a.project_id
+    ), daily AS (
+        INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
+        SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
+          FROM batch GROUP BY 1, 2
+        ON CONFLICT (project_id, day) DO UPDATE SET occurrences = d.occurrences + EXCLUDED.occurrences
+    ), agg AS (
+        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
+               sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
+               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL AND txid >= shadow_started_txid), 0) AS win
+          FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
+    ), folded AS (
+        INSERT INTO shadowgate.violation_fingerprints AS f
+            (fingerprint, project_id, table_name, operation, row_project_id, denied_reason,
+             occurrences, audit_rows, window_occurrences, first_seen, last_seen, open_since)
+        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
+               occ, audit_n, win, first, last, first
+          FROM agg
+         ORDER BY fp  -- every writer of fingerprints locks them in this order: no deadlocks
+        ON CONFLICT (fingerprint) DO UPDATE SET
+            occurrences = f.occurrences + EXCLUDED.occurrences,
+            audit_rows = f.audit_rows + EXCLUDED.audit_rows,
+            window_occurrences = f.window_occurrences + EXCLUDED.window_occurrences,
+            first_seen = least(f.first_seen, EXCLUDED.first_seen),
+            last_seen = greatest(f.last_seen, EXCLUDED.last_seen),
+            -- a recurrence after a code fix or an ACL change is a new, unreviewed violation;
+            -- a documented false positive stays reviewed
+            open_since = CASE
+                WHEN f.open_since IS NOT NULL THEN f.open_since
+                WHEN f.resolution = 'false-positive' THEN NULL
+                WHEN EXCLUDED.last_seen > f.reviewed_at THEN greatest(EXCLUDED.first_seen, f.reviewed_at)
+                ELSE NULL END
+        RETURNING f.id, f.fingerprint, f.project_id, (xmax = 0) AS created, f.open_since
+    ), announced AS (
+        INSERT INTO shadowgate.events (kind, project_id, payload)
+        SELECT 'violation', folded.project_id,
+               jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
+                                  'added', agg.occ, 'open_since', folded.open_since)
+          FROM folded JOIN agg ON agg.fp = folded.fingerprint
+        RETURNING 1
+    )
+    SELECT count(*) INTO v_events FROM announced;
+    RETURN v_events;
+END $$;
+
+-- One caller at a time: absorb_inbox(), and the transaction counters carried (at most every 10 s).
+-- A key that cannot even be read (forged: not UTF-8) must not stall the pipeline: if the inbox
+-- cannot be absorbed, the rows holding such keys are dropped with a warning and it is tried again.
+CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r record;
-    t record;
-    s record;
+    v_dropped integer;
 BEGIN
-    SELECT rolsuper, rolbypassrls INTO r FROM pg_roles WHERE rolname = role_name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
-    END IF;
-    IF r.rolsuper OR r.rolbypassrls THEN
-        RAISE EXCEPTION 'role "%" bypasses row level security (superuser or BYPASSRLS)', role_name
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    FOR t IN SELECT table_oid::regclass AS tbl, c.relowner FROM shadowgate.protected_tables p
-               JOIN pg_class c ON c.oid = p.table_oid LOOP
-        IF pg_has_role(role_name, t.relowner, 'USAGE') THEN
-            RAISE EXCEPTION 'role "%" owns protected table % and could disable its policies', role_name, t.tbl
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', t.tbl, role_name);
-        FOR s IN SELECT d.objid::regclass AS seq FROM pg_depend d
-                  WHERE d.refobjid = t.tbl AND d.classid = 'pg_class'::regclass
-                    AND d.deptype IN ('a', 'i')
-                    AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S' LOOP
-            EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', s.seq, role_name);
-        END LOOP;
-    END LOOP;
-    EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.read_scope(),
-        shadowgate.write_scope(), shadowgate.deny_mode(text), shadowgate.memo_key(integer, text, text, text),
-        shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
-        shadowgate.note(integer, text, text, text),
-        shadowgate.unscoped(text, integer, text, text), shadowgate.denied(text, integer, text, text) TO %I', role_name);
+    PERFORM shadowgate.lock_audit();
+    PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    BEGIN
+        RETURN shadowgate.absorb_inbox();
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not absorb the audit inbox (%), dropping unreadable keys', SQLERRM;
+    END;
+    DELETE FROM shadowgate.audit_inbox i
+     WHERE EXISTS (SELECT 1 FROM unnest(i.keys) AS k WHERE NOT shadowgate.key_is_readable(k));
+    GET DIAGNOSTICS v_dropped = ROW_COUNT;
+    RAISE WARNING 'shadowgate: dropped % audit inbox row(s) with unreadable keys', v_dropped;
+    RETURN shadowgate.absorb_inbox();
 END $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate FROM PUBLIC;

@@ -6,7 +6,7 @@ import { migrateDatabase } from '../../shared/db/migrate.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
-function urlFor(db: string, user = 'postgres'): string {
+export function urlFor(db: string, user = 'postgres'): string {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${db}`;
   u.username = user;
@@ -22,6 +22,11 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await c.end();
   }
+}
+
+/** One statement on the admin connection (for objects a test creates and drops itself). */
+export async function adminQuery(statement: string): Promise<void> {
+  await admin((c) => c.query(statement));
 }
 
 export interface TestDb {

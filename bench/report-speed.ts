@@ -2,7 +2,7 @@
 // queries, side by side on the same data (default 10M audit rows over 8 projects).
 import pg from 'pg';
 import { performance } from 'node:perf_hooks';
-import { migrateDatabase } from '../shared/db/migrate.js';
+import { migrateDatabase } from '../shared/db/schema-migration.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
 import { absorbAudit, currentStats } from '../shared/db/stats.js';

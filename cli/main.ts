@@ -5,7 +5,7 @@ import { registerDashboard } from './commands/dashboard.js';
 import { registerDb } from './commands/db.js';
 import { registerDecisions } from './commands/decisions.js';
 import { registerIngestCalls } from './commands/ingest-calls.js';
-import { registerMigrate } from './commands/migrate.js';
+import { registerMigrate } from './commands/phase-change.js';
 import { registerProject } from './commands/project.js';
 import { registerRecordChange } from './commands/record-change.js';
 import { registerReport } from './commands/report.js';

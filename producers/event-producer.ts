@@ -3,8 +3,8 @@ import { AUDIT_NOTIFY_GAP_MS, listen } from '../shared/db/listen.js';
 import { advanceEvents, pendingEvents, type EventRow } from '../shared/db/events.js';
 import { absorbAudit } from '../shared/db/stats.js';
 import { withTransaction } from '../shared/db/pool.js';
-import type { Pipeline } from '../shared/pipeline.js';
-import { jobId, QUEUE, type QueueName } from '../shared/queues.js';
+import type { Pipeline } from '../shared/jobs/runtime.js';
+import { jobId, QUEUE, type QueueName } from '../shared/jobs/queues.js';
 
 export interface RoutedJob {
   queue: QueueName;

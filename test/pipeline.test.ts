@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DAY, HOUR, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { closeQueues, connectRedis, createQueues, type Pipeline } from '../shared/pipeline.js';
+import { closeQueues, connectRedis, createQueues, type Pipeline } from '../shared/jobs/runtime.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { startWorkers, type Workers } from '../workers/start.js';
 import { review } from '../shared/db/violations.js';

@@ -7,10 +7,10 @@ import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { seedProjects } from './support/seed.js';
 import { slackSink, until } from './support/sinks.js';
-import { createQueues, closeQueues, type Pipeline } from '../shared/pipeline.js';
+import { createQueues, closeQueues, type Pipeline } from '../shared/jobs/runtime.js';
 import { loadConfig } from '../shared/config.js';
 import { systemClock } from '../shared/clock.js';
-import { notify } from '../shared/pipeline.js';
+import { notify } from '../shared/jobs/runtime.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 const prefix = `sgtest-run-${process.pid}`;

@@ -2,9 +2,9 @@ import type { Job } from 'bullmq';
 import { withTransaction } from '../shared/db/pool.js';
 import { loadStats } from '../shared/db/stats.js';
 import { eligibilityMessage } from '../shared/notify/messages.js';
-import { notify, type Pipeline } from '../shared/pipeline.js';
-import { jobId, QUEUE, type EligibilityJob } from '../shared/queues.js';
-import { evaluateEligibility } from '../shared/rules/eligibility.js';
+import { notify, type Pipeline } from '../shared/jobs/runtime.js';
+import { jobId, QUEUE, type EligibilityJob } from '../shared/jobs/queues.js';
+import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
 /** Recomputes a project's eligibility, stores it, and tells Slack when it flips. */
 export function eligibilityProcessor(p: Pipeline) {

@@ -3,8 +3,8 @@ import { HOUR } from '../shared/clock.js';
 import { withTransaction } from '../shared/db/pool.js';
 import { closeTimer, getTimer, investigationTimers, rescheduleTimer } from '../shared/db/timers.js';
 import { escalationMessage, violationDigest, type FingerprintInfo } from '../shared/notify/messages.js';
-import { enqueueNotification, notify, recordNotification, scheduleInvestigationTimers, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
-import type { InvestigationJob } from '../shared/queues.js';
+import { enqueueNotification, notify, recordNotification, scheduleInvestigationTimers, scheduleTimer, type Pipeline } from '../shared/jobs/runtime.js';
+import type { InvestigationJob } from '../shared/jobs/queues.js';
 
 interface FingerprintRow extends FingerprintInfo {
   open_since: Date | null;

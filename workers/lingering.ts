@@ -3,9 +3,9 @@ import { DAY, HOUR } from '../shared/clock.js';
 import { closeTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
 import { loadStats } from '../shared/db/stats.js';
 import { lingeringMessage } from '../shared/notify/messages.js';
-import { notify, scheduleTimer, type Pipeline } from '../shared/pipeline.js';
-import type { LingeringJob } from '../shared/queues.js';
-import { evaluateEligibility } from '../shared/rules/eligibility.js';
+import { notify, scheduleTimer, type Pipeline } from '../shared/jobs/runtime.js';
+import type { LingeringJob } from '../shared/jobs/queues.js';
+import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
 /**
  * A project in shadow gets a timer at the maximum shadow duration. When it fires and the project

@@ -2,8 +2,8 @@ import type { Job } from 'bullmq';
 import { getNotification, markAttemptFailed, markSent } from '../shared/db/notifications.js';
 import type { EmailNotifier } from '../shared/notify/email.js';
 import type { SlackNotifier } from '../shared/notify/slack.js';
-import type { Pipeline } from '../shared/pipeline.js';
-import type { NotificationJob } from '../shared/queues.js';
+import type { Pipeline } from '../shared/jobs/runtime.js';
+import type { NotificationJob } from '../shared/jobs/queues.js';
 
 export interface Notifiers {
   slack?: SlackNotifier;

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import type { Pipeline } from '../shared/pipeline.js';
-import type { ShadowClockJob } from '../shared/queues.js';
+import type { Pipeline } from '../shared/jobs/runtime.js';
+import type { ShadowClockJob } from '../shared/jobs/queues.js';
 
 /**
  * A read-permission change (of the reader) or a recorded code/ACL change resets the shadow clock, at

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { currentStats } from '../../shared/db/stats.js';
-import { evaluateEligibility } from '../../shared/rules/eligibility.js';
+import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { parseNow, withDb } from '../context.js';
 import { ok, printJson, red, stamp } from '../output.js';
 

@@ -3,7 +3,7 @@ import { systemClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { checkDatabase, createPool } from '../../shared/db/pool.js';
-import { closeQueues, connectRedis, createQueues } from '../../shared/pipeline.js';
+import { closeQueues, connectRedis, createQueues } from '../../shared/jobs/runtime.js';
 import { startDashboard } from '../dashboard/server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config.js';
-import { migrateDatabase } from '../../shared/db/migrate.js';
+import { migrateDatabase } from '../../shared/db/schema-migration.js';
 import { InputError } from '../../shared/errors.js';
 import { withDb } from '../context.js';
 import { ok } from '../output.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { decisionsMarkdown } from '../../shared/decisions.js';
+import { decisionsMarkdown } from '../../shared/domain/decisions.js';
 import { currentStats } from '../../shared/db/stats.js';
 import { fingerprints } from '../../shared/db/violations.js';
 import { parseNow, withDb } from '../context.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
 import { requireProjects } from '../../shared/db/projects.js';
 import { currentStats } from '../../shared/db/stats.js';
-import { buildReport, type Report } from '../../shared/report.js';
+import { buildReport, type Report } from '../../shared/domain/report.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, green, printJson, red, day } from '../output.js';
 

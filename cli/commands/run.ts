@@ -3,7 +3,7 @@ import { systemClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { checkDatabase, createPool } from '../../shared/db/pool.js';
-import { closeQueues, connectRedis, createQueues, type Pipeline } from '../../shared/pipeline.js';
+import { closeQueues, connectRedis, createQueues, type Pipeline } from '../../shared/jobs/runtime.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { startWorkers } from '../../workers/start.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { daysBetween } from '../../shared/rules/eligibility.js';
+import { daysBetween } from '../../shared/domain/eligibility.js';
 import { loadStats } from '../../shared/db/stats.js';
 import { parseNow, withDb } from '../context.js';
 import { phaseColor, printJson } from '../output.js';

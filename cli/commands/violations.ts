@@ -3,7 +3,7 @@ import { InputError } from '../../shared/errors.js';
 import { absorbAudit, loadStats } from '../../shared/db/stats.js';
 import { fingerprints, samples } from '../../shared/db/violations.js';
 import { requireProjects } from '../../shared/db/projects.js';
-import { evaluateEligibility } from '../../shared/rules/eligibility.js';
+import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, ok, printJson, red, stamp } from '../output.js';
 

@@ -6,10 +6,10 @@ import type { Queue } from 'bullmq';
 import type { Subscriber } from 'pg-listen';
 import type { Clock } from '../../shared/clock.js';
 import type { Config } from '../../shared/config.js';
-import { dashboardState, type DashboardState } from '../../shared/dashboard-state.js';
+import { dashboardState, type DashboardState } from './state.js';
 import { listen } from '../../shared/db/listen.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { createMetrics } from '../../shared/metrics.js';
+import { createMetrics } from './metrics.js';
 import { projectRoot } from '../../shared/paths.js';
 import { join } from 'node:path';
 

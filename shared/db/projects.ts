@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import type { AccessLevel, Phase } from '../rules/eligibility.js';
+import type { AccessLevel, Phase } from '../domain/eligibility.js';
 import type { Queryable } from './pool.js';
 import { sql } from './sql.js';
 

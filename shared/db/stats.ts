@@ -1,4 +1,4 @@
-import type { ProjectStats } from '../rules/eligibility.js';
+import type { ProjectStats } from '../domain/eligibility.js';
 import type { Queryable } from './pool.js';
 import { sql } from './sql.js';
 

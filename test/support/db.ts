@@ -2,7 +2,7 @@ import pg from 'pg';
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
-import { migrateDatabase } from '../../shared/db/migrate.js';
+import { migrateDatabase } from '../../shared/db/schema-migration.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 

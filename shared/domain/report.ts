@@ -1,5 +1,5 @@
-import type { Config } from './config.js';
-import { evaluateEligibility, type Eligibility, type ProjectStats } from './rules/eligibility.js';
+import type { Config } from '../config.js';
+import { evaluateEligibility, type Eligibility, type ProjectStats } from './eligibility.js';
 
 export interface ProjectReport {
   access_level: string;

@@ -1,12 +1,12 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import { UnavailableError } from './errors.js';
-import type { Pool, Queryable } from './db/pool.js';
-import { createNotification } from './db/notifications.js';
-import type { Timer } from './db/timers.js';
-import type { Message } from './notify/messages.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { UnavailableError } from '../errors.js';
+import type { Pool, Queryable } from '../db/pool.js';
+import { createNotification } from '../db/notifications.js';
+import type { Timer } from '../db/timers.js';
+import type { Message } from '../notify/messages.js';
 import { jobId, QUEUE, type QueueName } from './queues.js';
 
 /** What producers and workers share: the database, Redis, the queues, the clock. */

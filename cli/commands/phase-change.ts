@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseBatch } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { changePhase } from '../../shared/phase-change.js';
+import { changePhase } from '../../shared/db/phase-change.js';
 import { defaultActor, parseNow, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
 

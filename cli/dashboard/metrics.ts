@@ -1,8 +1,8 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import type { DashboardState } from './dashboard-state.js';
-import type { Queryable } from './db/pool.js';
-import { PHASES } from './rules/eligibility.js';
+import type { DashboardState } from './state.js';
+import type { Queryable } from '../../shared/db/pool.js';
+import { PHASES } from '../../shared/domain/eligibility.js';
 
 /**
  * Prometheus metrics: per-project gauges from the dashboard state given to `render`, notification

@@ -1,10 +1,10 @@
-import type { Config } from './config.js';
-import type { Queryable } from './db/pool.js';
-import { sql } from './db/sql.js';
-import { currentStats } from './db/stats.js';
-import { dailyViolations } from './db/violations.js';
-import { DAY } from './clock.js';
-import { evaluateEligibility } from './rules/eligibility.js';
+import type { Config } from '../../shared/config.js';
+import type { Queryable } from '../../shared/db/pool.js';
+import { sql } from '../../shared/db/sql.js';
+import { currentStats } from '../../shared/db/stats.js';
+import { dailyViolations } from '../../shared/db/violations.js';
+import { DAY } from '../../shared/clock.js';
+import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 
 export interface DashboardState {
   generated_at: string;

@@ -1,9 +1,9 @@
-import type { Config } from './config.js';
-import { InputError, TransitionRefusedError } from './errors.js';
-import { withTransaction, type Pool } from './db/pool.js';
-import { currentStats } from './db/stats.js';
-import { evaluateEligibility, PHASES, type Phase } from './rules/eligibility.js';
-import { orderBlockers, transitionError } from './rules/transitions.js';
+import type { Config } from '../config.js';
+import { InputError, TransitionRefusedError } from '../errors.js';
+import { withTransaction, type Pool } from './pool.js';
+import { currentStats } from './stats.js';
+import { evaluateEligibility, PHASES, type Phase } from '../domain/eligibility.js';
+import { orderBlockers, transitionError } from '../domain/transitions.js';
 
 export interface PhaseChangeRequest {
   projectIds: string[];

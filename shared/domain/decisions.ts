@@ -1,7 +1,7 @@
-import type { Config } from './config.js';
-import type { ProjectStatsRow } from './db/stats.js';
-import type { Fingerprint } from './db/violations.js';
-import { evaluateEligibility } from './rules/eligibility.js';
+import type { Config } from '../config.js';
+import type { ProjectStatsRow } from '../db/stats.js';
+import type { Fingerprint } from '../db/violations.js';
+import { evaluateEligibility } from './eligibility.js';
 
 const d = (x: Date | null | undefined) => (x ? x.toISOString().slice(0, 10) : '-');
 

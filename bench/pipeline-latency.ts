@@ -8,7 +8,7 @@ import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { migrateDatabase } from '../shared/db/schema-migration.js';
+import { migrateSchema } from '../shared/db/schema-migration.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
 import { projectRoot } from '../shared/paths.js';
@@ -31,7 +31,7 @@ if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE])).row
 await admin.end();
 const url = new URL(ADMIN);
 url.pathname = `/${DB}`;
-await migrateDatabase(url.toString());
+await migrateSchema(url.toString());
 const pool = createPool(url.toString(), 2);
 await addProject(pool, { projectId: 'sm', accessLevel: 'isolated' });
 await pool.query(`SELECT shadowgate.set_phase('sm', 'shadow', now(), 'bench', NULL, false)`);

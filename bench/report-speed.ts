@@ -2,10 +2,11 @@
 // queries, side by side on the same data (default 10M audit rows over 8 projects).
 import pg from 'pg';
 import { performance } from 'node:perf_hooks';
-import { migrateDatabase } from '../shared/db/schema-migration.js';
+import { migrateSchema } from '../shared/db/schema-migration.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
-import { absorbAudit, currentStats } from '../shared/db/stats.js';
+import { absorbAudit } from '../shared/db/intake.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -30,7 +31,7 @@ await admin.query(`CREATE DATABASE ${DB}`);
 await admin.end();
 const url = new URL(ADMIN);
 url.pathname = `/${DB}`;
-await migrateDatabase(url.toString());
+await migrateSchema(url.toString());
 const pool = createPool(url.toString(), 2);
 for (const p of PROJECTS) await addProject(pool, { projectId: p, accessLevel: 'isolated' });
 for (const p of PROJECTS) {
@@ -59,7 +60,7 @@ console.log(`absorbed the inbox into the audit log and the counters in ${((perfo
 await pool.query('VACUUM shadowgate.audit_inbox');
 
 const ours = await time(async () => {
-  await currentStats(pool); // as in `report`: an absorb with nothing to take, then the stats
+  await absorbAndLoadStats(pool); // as in `report`: an absorb with nothing to take, then the stats
 }, 20);
 const seed = await time(async () => {
   for (const p of PROJECTS) {

@@ -5,13 +5,16 @@ import pg from 'pg';
 import { DAY, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { createPool } from '../shared/db/pool.js';
-import { migrateDatabase } from '../shared/db/schema-migration.js';
+import { grantApp, protectTable } from '../shared/db/protection.js';
+import { migrateSchema } from '../shared/db/schema-migration.js';
 import { addProject, permit } from '../shared/db/projects.js';
-import { absorbAudit, currentStats } from '../shared/db/stats.js';
+import { absorbAudit } from '../shared/db/intake.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { fingerprints, review } from '../shared/db/violations.js';
 import { openTimers } from '../shared/db/timers.js';
 import { changePhase } from '../shared/db/phase-change.js';
-import { closeQueues, connectRedis, createQueues, wakeDueTimers, type Pipeline } from '../shared/jobs/runtime.js';
+import { closeRuntime, connectRedis, openRuntime } from '../shared/jobs/runtime.js';
+import { wakeDueTimers } from '../shared/jobs/timers.js';
 import { buildReport } from '../shared/domain/report.js';
 import { startPipeline } from './commands/run.js';
 import { reportMarkdown } from './commands/report.js';
@@ -32,9 +35,8 @@ async function main(): Promise<number> {
     console.error(`shadowgate demo: PostgreSQL is not reachable at ${base.databaseUrl} (${(err as Error).message}); start it with \`docker compose up -d\` or your OS packages, or set DATABASE_URL`);
     return 2;
   }
-  let redisCheck;
   try {
-    redisCheck = await connectRedis(base.redisUrl);
+    (await connectRedis(base.redisUrl)).disconnect();
   } catch {
     await admin.end();
     console.error(`shadowgate demo: Redis is not reachable at ${base.redisUrl}; start it with \`docker compose up -d\` or your OS packages, or set REDIS_URL`);
@@ -61,8 +63,10 @@ async function main(): Promise<number> {
   say(bold(`shadowgate demo: database ${DB} on ${url.host}, Redis ${cfg.redisUrl} (prefix ${prefix})`));
   say(gray(`Slack -> ${base.slackWebhookUrl ? 'SLACK_WEBHOOK_URL' : `local sink ${slack!.url}`}; email -> ${base.smtpUrl ? 'SMTP_URL' : `local SMTP sink ${smtp!.url}`}`));
 
-  await migrateDatabase(cfg.databaseUrl);
-  const pool = createPool(cfg.databaseUrl, 10);
+  await migrateSchema(cfg.databaseUrl);
+  const clock = new ManualClock(new Date(Date.now() - 60 * DAY));
+  const p = await openRuntime(cfg, { clock, backoffMs: 200 });
+  const { pool } = p;
   const app = createPool(appUrl.toString(), 4);
   await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);
   const seed: Array<[string, 'isolated' | 'shared' | 'super', boolean]> = [
@@ -73,12 +77,10 @@ async function main(): Promise<number> {
   }
   for (const [r, t] of [['ab', 'sm'], ['aa', 'sm'], ['bap', 'sm']]) await permit(pool, r, t);
   await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [seed.map((s) => s[0])]);
-  await pool.query(`SELECT shadowgate.protect('public.memories')`);
-  await pool.query('SELECT shadowgate.grant_app($1)', [APP_ROLE]);
+  await protectTable(pool, 'public.memories');
+  await grantApp(pool, APP_ROLE);
   say(ok('schema installed, 8 projects registered, public.memories protected, application role granted'));
 
-  const clock = new ManualClock(new Date(Date.now() - 60 * DAY));
-  const p: Pipeline = { pool, cfg, clock, connection: redisCheck, queues: createQueues(redisCheck, prefix), backoffMs: 200 };
   const running = await startPipeline(p, 'all');
   say(ok('producers and workers running'));
 
@@ -114,7 +116,7 @@ async function main(): Promise<number> {
     clock.advance(n * DAY);
     say(bold(`\n== ${clock.now().toISOString().slice(0, 10)} (+${n}d)`));
   };
-  const migrate = async (ids: string[], phase: string, reason?: string) => {
+  const changePhaseTo = async (ids: string[], phase: string, reason?: string) => {
     try {
       for (const r of await changePhase(pool, cfg, { projectIds: ids, phase, at: clock.now(), actor: 'demo', reason })) {
         say(ok(`${r.projectId}: ${r.from} -> ${r.to}`));
@@ -132,14 +134,14 @@ async function main(): Promise<number> {
   };
 
   say(bold('\n== batch 1: sm'));
-  await migrate(['sm'], 'shadow');
+  await changePhaseTo(['sm'], 'shadow');
   await traffic('sm', 1100);
   await settle();
   day(8);
-  await migrate(['motoko'], 'shadow'); // refused: sm first
-  await migrate(['sm'], 'enforcing');
+  await changePhaseTo(['motoko'], 'shadow'); // refused: sm first
+  await changePhaseTo(['sm'], 'enforcing');
   say(bold('\n== batch 2: motoko, with a cross-tenant bug'));
-  await migrate(['motoko'], 'shadow');
+  await changePhaseTo(['motoko'], 'shadow');
   await traffic('motoko', 600);
   await traffic('motoko', 5, `SELECT count(*) FROM memories WHERE project_id IN ('motoko', 'ea')`);
   await settle();
@@ -148,9 +150,9 @@ async function main(): Promise<number> {
   await traffic('motoko', 1100);
   await settle();
   day(8);
-  await migrate(['motoko'], 'enforcing');
+  await changePhaseTo(['motoko'], 'enforcing');
   say(bold('\n== batch 3: ab, aa, bap (shared)'));
-  await migrate(['ab', 'aa', 'bap'], 'shadow');
+  await changePhaseTo(['ab', 'aa', 'bap'], 'shadow');
   await traffic('ab', 1100);
   await traffic('bap', 1100);
   await traffic('aa', 1100, `SELECT count(*) FROM memories WHERE project_id IN ('aa', 'sm', 'bap')`);
@@ -166,8 +168,8 @@ async function main(): Promise<number> {
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
   day(6);
-  await migrate(['ab'], 'enforcing');
-  await migrate(['aa'], 'enforcing');
+  await changePhaseTo(['ab'], 'enforcing');
+  await changePhaseTo(['aa'], 'enforcing');
   say(gray('  bap is eligible but nobody promotes it...'));
   day(6);
   await wakeDueTimers(p, await openTimers(pool));
@@ -175,9 +177,9 @@ async function main(): Promise<number> {
   day(6);
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
-  await migrate(['bap'], 'enforcing');
+  await changePhaseTo(['bap'], 'enforcing');
   say(bold('\n== batch 4: echo, ea (super)'));
-  await migrate(['echo', 'ea'], 'shadow');
+  await changePhaseTo(['echo', 'ea'], 'shadow');
   await traffic('echo', 1000, `UPDATE memories SET body = body WHERE project_id = 'sm' AND id % 50 = 1`);
   await traffic('ea', 1000);
   await settle();
@@ -186,16 +188,12 @@ async function main(): Promise<number> {
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
 
-  const report = buildReport(await currentStats(pool), cfg, clock.now());
+  const report = buildReport(await absorbAndLoadStats(pool), cfg, clock.now());
   say(`\n${reportMarkdown(report)}`);
 
   await running.stop();
-  await closeQueues(p.queues);
-  const keys = await redisCheck.keys(`${prefix}:*`);
-  if (keys.length) await redisCheck.del(...keys);
-  redisCheck.disconnect();
+  await closeRuntime(p, { forgetQueues: true });
   await app.end();
-  await pool.end();
   await slack?.close();
   await smtp?.close();
   say(ok(`done: ${slack ? `${slack.messages.length} Slack messages` : 'Slack messages sent'}, ${smtp ? `${smtp.mails.length} emails` : 'emails sent'}; database ${DB} kept for inspection (DATABASE_URL=${url} npx shadowgate report)`));

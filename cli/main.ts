@@ -4,9 +4,11 @@ import { registerCheckDuration } from './commands/check-duration.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDb } from './commands/db.js';
 import { registerDecisions } from './commands/decisions.js';
+import { registerGrant } from './commands/grant.js';
 import { registerIngestCalls } from './commands/ingest-calls.js';
-import { registerMigrate } from './commands/phase-change.js';
+import { registerPhaseChange } from './commands/phase-change.js';
 import { registerProject } from './commands/project.js';
+import { registerProtect } from './commands/protect.js';
 import { registerRecordChange } from './commands/record-change.js';
 import { registerReport } from './commands/report.js';
 import { registerReview } from './commands/review.js';
@@ -27,8 +29,10 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerDb(program);
+  registerProtect(program);
+  registerGrant(program);
   registerProject(program);
-  registerMigrate(program);
+  registerPhaseChange(program);
   registerStatus(program);
   registerViolations(program);
   registerReport(program);

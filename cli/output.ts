@@ -1,4 +1,4 @@
-import type { Phase } from '../shared/domain/eligibility.js';
+import type { Phase } from '../shared/domain/phase.js';
 
 /** Colors on a TTY (or under FORCE_COLOR) and never under NO_COLOR. */
 export const useColor = (): boolean =>

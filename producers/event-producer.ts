@@ -1,9 +1,9 @@
 import type { Subscriber } from 'pg-listen';
 import { AUDIT_NOTIFY_GAP_MS, listen } from '../shared/db/listen.js';
-import { advanceEvents, pendingEvents, type EventRow } from '../shared/db/events.js';
-import { absorbAudit } from '../shared/db/stats.js';
+import { advanceEvents, EVENTS_PAGE, pendingEvents, type EventRow } from '../shared/db/events.js';
+import { absorbAudit } from '../shared/db/intake.js';
 import { withTransaction } from '../shared/db/pool.js';
-import type { Pipeline } from '../shared/jobs/runtime.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
 import { jobId, QUEUE, type QueueName } from '../shared/jobs/queues.js';
 
 export interface RoutedJob {
@@ -62,7 +62,7 @@ export class EventProducer {
   private queued?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly p: Pipeline, private readonly pollMs = 1000) {}
+  constructor(private readonly p: Runtime, private readonly pollMs = 1000) {}
 
   async start(): Promise<void> {
     this.subscriber = await listen(
@@ -119,7 +119,7 @@ export class EventProducer {
         await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.jobId } })));
       }
       await advanceEvents(this.p.pool, upTo);
-      if (events.length < 5000) return;
+      if (events.length < EVENTS_PAGE) return;
     }
   }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DAY, HOUR, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { closeQueues, connectRedis, createQueues, type Pipeline } from '../shared/jobs/runtime.js';
+import { closeRuntime, openRuntime, type Runtime } from '../shared/jobs/runtime.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { startWorkers, type Workers } from '../workers/start.js';
 import { review } from '../shared/db/violations.js';
@@ -15,7 +15,7 @@ import pg from 'pg';
 let db: TestDb & { grantApp(): Promise<void> };
 let slack: Awaited<ReturnType<typeof slackSink>>;
 let smtp: Awaited<ReturnType<typeof smtpSink>>;
-let p: Pipeline;
+let p: Runtime;
 let workers: Workers;
 let producer: EventProducer;
 const clock = new ManualClock(new Date());
@@ -43,17 +43,13 @@ beforeAll(async () => {
   slack = await slackSink(2); // Slack answers 500 twice, then 200
   smtp = await smtpSink();
   const cfg = loadConfig({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SMTP_URL: smtp.url, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '3600' });
-  const connection = await connectRedis(cfg.redisUrl);
-  p = { pool: db.pool, cfg, clock, connection, queues: createQueues(connection, prefix), backoffMs: 20 };
+  p = await openRuntime(cfg, { clock, backoffMs: 20 });
   await start();
 });
 
 afterAll(async () => {
   await stop();
-  await closeQueues(p.queues);
-  const keys = await p.connection.keys(`${prefix}:*`);
-  if (keys.length) await p.connection.del(...keys);
-  p.connection.disconnect();
+  await closeRuntime(p, { forgetQueues: true });
   await slack.close();
   await smtp.close();
   await db.drop();

@@ -7,10 +7,9 @@ import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { seedProjects } from './support/seed.js';
 import { slackSink, until } from './support/sinks.js';
-import { createQueues, closeQueues, type Pipeline } from '../shared/jobs/runtime.js';
+import { closeRuntime, openRuntime } from '../shared/jobs/runtime.js';
 import { loadConfig } from '../shared/config.js';
-import { systemClock } from '../shared/clock.js';
-import { notify } from '../shared/jobs/runtime.js';
+import { notify } from '../shared/notify/outbox.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 const prefix = `sgtest-run-${process.pid}`;
@@ -34,9 +33,9 @@ describe('shadowgate run', () => {
     const env = { DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix };
     // a notification waiting in the queue before the workers start
     const cfg = loadConfig(env);
-    const p: Pipeline = { pool: db.pool, cfg, clock: systemClock, connection: redis, queues: createQueues(redis, prefix), backoffMs: 50 };
+    const p = await openRuntime(cfg, { backoffMs: 50, poolMax: 1 });
     await notify(p, 'test:sigterm', { subject: 's', text: 'sigterm test', blocks: [] });
-    await closeQueues(p.queues);
+    await closeRuntime(p);
 
     const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'run', 'workers'], { env: { ...process.env, ...env } });
     let out = '';

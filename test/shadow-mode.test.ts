@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { transactions } from './support/traffic.js';
-import { migrateDatabase } from '../shared/db/schema-migration.js';
+import { migrateSchema } from '../shared/db/schema-migration.js';
 import { readdirSync } from 'node:fs';
 import { sqlDir } from '../shared/paths.js';
 
@@ -44,7 +44,7 @@ beforeEach(async () => {
 
 describe('db migrate', () => {
   it('is a no-op the second time', async () => {
-    expect(await migrateDatabase(db.url)).toEqual([]);
+    expect(await migrateSchema(db.url)).toEqual([]);
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.schema_migrations');
     expect(rows[0].n).toBe(readdirSync(sqlDir('migrations')).filter((f) => f.endsWith('.sql')).length);
   });

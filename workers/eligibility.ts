@@ -2,12 +2,14 @@ import type { Job } from 'bullmq';
 import { withTransaction } from '../shared/db/pool.js';
 import { loadStats } from '../shared/db/stats.js';
 import { eligibilityMessage } from '../shared/notify/messages.js';
-import { notify, type Pipeline } from '../shared/jobs/runtime.js';
+import { storeEligibility } from '../shared/db/eligibility-state.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
+import { notify } from '../shared/notify/outbox.js';
 import { jobId, QUEUE, type EligibilityJob } from '../shared/jobs/queues.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
 /** Recomputes a project's eligibility, stores it, and tells Slack when it flips. */
-export function eligibilityProcessor(p: Pipeline) {
+export function eligibilityProcessor(p: Runtime) {
   return async (job: Job<EligibilityJob>): Promise<boolean | null> => {
     const now = p.clock.now();
     const { projectId } = job.data;
@@ -15,13 +17,8 @@ export function eligibilityProcessor(p: Pipeline) {
       const [s] = await loadStats(c, [projectId]);
       if (!s) return null;
       const e = evaluateEligibility(s, p.cfg.thresholds, now, p.cfg.holidays);
-      const { rows } = await c.query<{ prev: boolean | null }>(
-        `WITH prev AS (SELECT eligible FROM shadowgate.eligibility_state WHERE project_id = $1 FOR UPDATE)
-         INSERT INTO shadowgate.eligibility_state AS st (project_id, eligible, reasons, computed_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (project_id) DO UPDATE SET eligible = EXCLUDED.eligible, reasons = EXCLUDED.reasons, computed_at = EXCLUDED.computed_at
-         RETURNING (SELECT eligible FROM prev) AS prev`,
-        [projectId, e.eligible, JSON.stringify(e.reasons), now]);
-      return { s, e, prev: rows[0].prev };
+      const prev = await storeEligibility(c, projectId, e.eligible, e.reasons, now);
+      return { s, e, prev };
     });
     if (!result) return null;
     const { s, e, prev } = result;

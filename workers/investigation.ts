@@ -2,18 +2,12 @@ import type { Job } from 'bullmq';
 import { HOUR } from '../shared/clock.js';
 import { withTransaction } from '../shared/db/pool.js';
 import { closeTimer, getTimer, investigationTimers, rescheduleTimer } from '../shared/db/timers.js';
-import { escalationMessage, violationDigest, type FingerprintInfo } from '../shared/notify/messages.js';
-import { enqueueNotification, notify, recordNotification, scheduleInvestigationTimers, scheduleTimer, type Pipeline } from '../shared/jobs/runtime.js';
+import { escalationMessage, violationDigest } from '../shared/notify/messages.js';
+import { claimFingerprintsForWindow, fingerprintWithLead } from '../shared/db/violations.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
+import { scheduleInvestigationTimers, scheduleTimer } from '../shared/jobs/timers.js';
+import { enqueueNotification, notify, recordNotification } from '../shared/notify/outbox.js';
 import type { InvestigationJob } from '../shared/jobs/queues.js';
-
-interface FingerprintRow extends FingerprintInfo {
-  open_since: Date | null;
-  lead_email: string | null;
-  lead_slack: string | null;
-}
-
-const FINGERPRINT = `v.id, v.project_id, v.table_name, v.operation, v.row_project_id, v.denied_reason, v.occurrences,
-                     v.first_seen, v.open_since, g.lead_email, g.lead_slack`;
 
 /**
  * Fresh violations (a batch of unreviewed fingerprints): one real-time Slack message for those not
@@ -22,7 +16,7 @@ const FINGERPRINT = `v.id, v.project_id, v.table_name, v.operation, v.row_projec
  * unreviewed occurrence. A timer that fires while the fingerprint is unreviewed escalates to the
  * lead (Slack and email), then reminds every 24 hours; a reviewed one closes quietly.
  */
-export function investigationProcessor(p: Pipeline) {
+export function investigationProcessor(p: Runtime) {
   const t = p.cfg.thresholds;
   return async (job: Job<InvestigationJob>): Promise<string> => {
     const now = p.clock.now();
@@ -32,15 +26,7 @@ export function investigationProcessor(p: Pipeline) {
       const windowMs = p.cfg.violationWindowSeconds * 1000;
       const window = windowMs > 0 ? Math.floor(now.getTime() / windowMs) : now.getTime();
       const notifications = await withTransaction(p.pool, async (c) => {
-        // claim the fingerprints for this window: a retried or replayed job announces nothing twice
-        const { rows } = await c.query<FingerprintRow>(
-          `UPDATE shadowgate.violation_fingerprints v SET notified_window = $2
-             FROM shadowgate.violation_fingerprints f
-             LEFT JOIN shadowgate.project_registry g ON g.project_id = f.project_id
-            WHERE v.id = f.id AND v.open_since IS NOT NULL AND v.notified_window IS DISTINCT FROM $2
-              AND v.id IN (SELECT id FROM shadowgate.violation_fingerprints WHERE id = ANY ($1)
-                            ORDER BY fingerprint FOR UPDATE) -- the lock order of absorb_audit()
-           RETURNING ${FINGERPRINT}`, [ids, window]);
+        const rows = await claimFingerprintsForWindow(c, ids, window);
         if (rows.length === 0) return [];
         rows.sort((a, b) => a.id - b.id);
         // the key names each fingerprint at its count: a replay of the same news is not news
@@ -57,9 +43,7 @@ export function investigationProcessor(p: Pipeline) {
       await scheduleTimer(p, timer); // woke early (a stale job): sleep again
       return 'early';
     }
-    const f = (await p.pool.query<FingerprintRow>(
-      `SELECT ${FINGERPRINT} FROM shadowgate.violation_fingerprints v
-         LEFT JOIN shadowgate.project_registry g ON g.project_id = v.project_id WHERE v.id = $1`, [Number(timer.subject)])).rows[0];
+    const f = await fingerprintWithLead(p.pool, Number(timer.subject));
     if (!f || !f.open_since) {
       await closeTimer(p.pool, timer.id, now);
       return 'reviewed';

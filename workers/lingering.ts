@@ -1,9 +1,11 @@
 import type { Job } from 'bullmq';
 import { DAY, HOUR } from '../shared/clock.js';
-import { closeTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
+import { closeTimer, findOpenTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
 import { loadStats } from '../shared/db/stats.js';
 import { lingeringMessage } from '../shared/notify/messages.js';
-import { notify, scheduleTimer, type Pipeline } from '../shared/jobs/runtime.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
+import { scheduleTimer } from '../shared/jobs/timers.js';
+import { notify } from '../shared/notify/outbox.js';
 import type { LingeringJob } from '../shared/jobs/queues.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
@@ -12,13 +14,13 @@ import { evaluateEligibility } from '../shared/domain/eligibility.js';
  * lingers (0 unresolved violations, enough transactions) the enforcing deadline is 3 business days
  * later; still in shadow at the deadline: Slack #devops and the leads' email, then daily.
  */
-export function lingeringProcessor(p: Pipeline) {
+export function lingeringProcessor(p: Runtime) {
   const t = p.cfg.thresholds;
   return async (job: Job<LingeringJob>): Promise<string> => {
     const now = p.clock.now();
     if ('projectId' in job.data) {
       const [s] = await loadStats(p.pool, [job.data.projectId]);
-      const open = (await p.pool.query(`SELECT id FROM shadowgate.timers WHERE kind = 'lingering' AND subject = $1 AND closed_at IS NULL`, [job.data.projectId])).rows[0];
+      const open = await findOpenTimer(p.pool, 'lingering', job.data.projectId);
       if (!s || s.phase !== 'shadow' || !s.shadowStartedAt) {
         if (open) await closeTimer(p.pool, open.id, now);
         return 'not in shadow';

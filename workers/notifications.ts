@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { getNotification, markAttemptFailed, markSent } from '../shared/db/notifications.js';
 import type { EmailNotifier } from '../shared/notify/email.js';
 import type { SlackNotifier } from '../shared/notify/slack.js';
-import type { Pipeline } from '../shared/jobs/runtime.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
 import type { NotificationJob } from '../shared/jobs/queues.js';
 
 export interface Notifiers {
@@ -11,7 +11,7 @@ export interface Notifiers {
 }
 
 /** Delivers a recorded notification once; failures are recorded and retried with backoff. */
-export function notificationProcessor(p: Pipeline, n: Notifiers) {
+export function notificationProcessor(p: Runtime, n: Notifiers) {
   return async (job: Job<NotificationJob>): Promise<string> => {
     const row = await getNotification(p.pool, job.data.notificationId);
     if (!row || row.status !== 'pending') return 'done already';

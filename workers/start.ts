@@ -4,7 +4,10 @@ import { pendingNotifications } from '../shared/db/notifications.js';
 import { openTimers } from '../shared/db/timers.js';
 import { EmailNotifier } from '../shared/notify/email.js';
 import { SlackNotifier } from '../shared/notify/slack.js';
-import { enqueueNotification, scheduleTimer, type Pipeline } from '../shared/jobs/runtime.js';
+import { projectsInPhase } from '../shared/db/phases.js';
+import type { Runtime } from '../shared/jobs/runtime.js';
+import { scheduleTimer } from '../shared/jobs/timers.js';
+import { enqueueNotification } from '../shared/notify/outbox.js';
 import { QUEUE, type QueueName } from '../shared/jobs/queues.js';
 import { eligibilityProcessor } from './eligibility.js';
 import { investigationProcessor } from './investigation.js';
@@ -21,15 +24,14 @@ export interface Workers {
  * Starts one BullMQ worker per queue. First rebuilds from the database what Redis may have lost:
  * every open timer, every undelivered notification, and an eligibility check per shadow project.
  */
-export async function startWorkers(p: Pipeline, concurrency = 4): Promise<Workers> {
+export async function startWorkers(p: Runtime, concurrency = 4): Promise<Workers> {
   const notifiers = {
     slack: p.cfg.slackWebhookUrl ? new SlackNotifier(p.cfg.slackWebhookUrl, p.cfg.slackChannel) : undefined,
     email: p.cfg.smtpUrl ? new EmailNotifier(p.cfg.smtpUrl, p.cfg.mailFrom) : undefined,
   };
   for (const t of await openTimers(p.pool)) await scheduleTimer(p, t);
   for (const id of await pendingNotifications(p.pool)) await enqueueNotification(p, id);
-  const shadow = await p.pool.query<{ project_id: string }>(`SELECT project_id FROM shadowgate.rls_migration_status WHERE migration_phase = 'shadow'`);
-  for (const r of shadow.rows) await p.queues[QUEUE.eligibility].add('start', { projectId: r.project_id });
+  for (const projectId of await projectsInPhase(p.pool, 'shadow')) await p.queues[QUEUE.eligibility].add('start', { projectId });
 
   const processors: Record<QueueName, Processor> = {
     [QUEUE.eligibility]: eligibilityProcessor(p),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { currentStats } from '../../shared/db/stats.js';
+import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { parseNow, withDb } from '../context.js';
 import { ok, printJson, red, stamp } from '../output.js';
@@ -13,7 +13,7 @@ export function registerCheckDuration(program: Command): void {
     .action(async (o) => {
       const now = parseNow(o.now);
       const { alerts, max } = await withDb(async (pool, cfg) => {
-        const stats = await currentStats(pool);
+        const stats = await absorbAndLoadStats(pool);
         const alerts = stats
           .filter((s) => s.phase === 'shadow')
           .map((s) => ({ s, e: evaluateEligibility(s, cfg.thresholds, now, cfg.holidays) }))

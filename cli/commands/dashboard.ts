@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { systemClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { checkDatabase, createPool } from '../../shared/db/pool.js';
-import { closeQueues, connectRedis, createQueues } from '../../shared/jobs/runtime.js';
+import { closeRuntime, openRuntime } from '../../shared/jobs/runtime.js';
 import { startDashboard } from '../dashboard/server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -21,23 +19,19 @@ export function registerDashboard(program: Command): void {
       const token: string | undefined = o.token ?? process.env.SHADOWGATE_DASHBOARD_TOKEN ?? undefined;
       if (!LOOPBACK.has(o.host) && !token) throw new InputError(`binding to ${o.host} needs --token (or SHADOWGATE_DASHBOARD_TOKEN)`);
       const cfg = loadConfig();
-      const pool = createPool(cfg.databaseUrl);
-      await checkDatabase(pool, cfg.databaseUrl).catch(async (e) => { await pool.end(); throw e; });
       // queue depths are shown when Redis is there; the dashboard works without it
-      const redis = await connectRedis(cfg.redisUrl).catch((e: Error) => {
-        console.error(`shadowgate dashboard: no queue metrics (${e.message})`);
-        return undefined;
+      const rt = await openRuntime(cfg, {
+        poolMax: 5,
+        redis: 'optional',
+        onRedisMissing: (e: Error) => console.error(`shadowgate dashboard: no queue metrics (${e.message})`),
       });
-      const queues = redis ? createQueues(redis, cfg.redisPrefix) : undefined;
-      const dash = await startDashboard({ pool, cfg, clock: systemClock, host: o.host, port, token, queues });
+      const dash = await startDashboard({ pool: rt.pool, cfg, clock: rt.clock, host: o.host, port, token, queues: rt.queues });
       console.log(`shadowgate dashboard: ${dash.url}${token ? '?token=…' : ''} (metrics at /metrics)`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
       await dash.close();
-      if (queues) await closeQueues(queues);
-      redis?.disconnect();
-      await pool.end();
+      await closeRuntime(rt);
     });
 }

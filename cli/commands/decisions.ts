@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { decisionsMarkdown } from '../../shared/domain/decisions.js';
-import { currentStats } from '../../shared/db/stats.js';
+import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { fingerprints } from '../../shared/db/violations.js';
 import { parseNow, withDb } from '../context.js';
 import { ok } from '../output.js';
@@ -15,7 +15,7 @@ export function registerDecisions(program: Command): void {
     .action(async (o) => {
       const now = parseNow(o.now);
       const md = await withDb(async (pool, cfg) => {
-        return decisionsMarkdown(await currentStats(pool), await fingerprints(pool), cfg, now);
+        return decisionsMarkdown(await absorbAndLoadStats(pool), await fingerprints(pool), cfg, now);
       });
       if (o.write) {
         writeFileSync(o.write, `${md}\n`);

@@ -5,7 +5,8 @@ import { changePhase } from '../../shared/db/phase-change.js';
 import { defaultActor, parseNow, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
 
-export function registerMigrate(program: Command): void {
+/** `shadowgate migrate`: the operator's word for a phase change (not a schema migration: that is `db migrate`). */
+export function registerPhaseChange(program: Command): void {
   program
     .command('migrate')
     .description('move a project or a batch to a phase (all or nothing); --phase shadow on a project in shadow resets its clock')

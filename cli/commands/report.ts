@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
 import { requireProjects } from '../../shared/db/projects.js';
-import { currentStats } from '../../shared/db/stats.js';
+import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { buildReport, type Report } from '../../shared/domain/report.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, green, printJson, red, day } from '../output.js';
@@ -32,7 +32,7 @@ export function registerReport(program: Command): void {
       const now = parseNow(o.now);
       const report = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
-        return buildReport(await currentStats(pool, o.project ? [o.project] : undefined), cfg, now);
+        return buildReport(await absorbAndLoadStats(pool, o.project ? [o.project] : undefined), cfg, now);
       });
       if (o.json) printJson(report);
       else if (o.markdown) console.log(reportMarkdown(report));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
 import { review } from '../../shared/db/violations.js';
-import { absorbAudit } from '../../shared/db/stats.js';
+import { absorbAudit } from '../../shared/db/intake.js';
 import { defaultActor, parseNow, withDb } from '../context.js';
 import { ok } from '../output.js';
 

@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { systemClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { checkDatabase, createPool } from '../../shared/db/pool.js';
-import { closeQueues, connectRedis, createQueues, type Pipeline } from '../../shared/jobs/runtime.js';
+import { closeRuntime, openRuntime, type Runtime } from '../../shared/jobs/runtime.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { startWorkers } from '../../workers/start.js';
 
-export async function startPipeline(p: Pipeline, what: 'all' | 'producers' | 'workers') {
+export async function startPipeline(p: Runtime, what: 'all' | 'producers' | 'workers') {
   const workers = what !== 'producers' ? await startWorkers(p) : undefined;
   const producer = what !== 'workers' ? new EventProducer(p) : undefined;
   await producer?.start();
@@ -28,16 +26,12 @@ export function registerRun(program: Command): void {
     .action(async (what = 'all') => {
       if (!['all', 'producers', 'workers'].includes(what)) throw new InputError(`unknown part "${what}" (producers or workers)`);
       const cfg = loadConfig();
-      const pool = createPool(cfg.databaseUrl, 10);
-      await checkDatabase(pool, cfg.databaseUrl).catch(async (e) => { await pool.end(); throw e; });
-      const connection = await connectRedis(cfg.redisUrl).catch(async (e) => { await pool.end(); throw e; });
-      const queues = createQueues(connection, cfg.redisPrefix);
-      const p: Pipeline = { pool, cfg, clock: systemClock, connection, queues, backoffMs: 2000 };
+      const rt = await openRuntime(cfg);
       if (what !== 'producers') {
         if (!cfg.slackWebhookUrl) console.error('shadowgate: SLACK_WEBHOOK_URL is not set: Slack messages are recorded as failed, not sent');
         if (!cfg.smtpUrl) console.error('shadowgate: SMTP_URL is not set: emails are recorded as failed, not sent');
       }
-      const running = await startPipeline(p, what);
+      const running = await startPipeline(rt, what);
       console.log(`shadowgate: ${what === 'all' ? 'producers and workers' : what} running (Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -45,9 +39,7 @@ export function registerRun(program: Command): void {
         process.once('SIGINT', stop);
       });
       await running.stop();
-      await closeQueues(queues);
-      connection.disconnect();
-      await pool.end();
+      await closeRuntime(rt);
       console.log('shadowgate: stopped');
     });
 }

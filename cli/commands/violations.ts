@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import { absorbAudit, loadStats } from '../../shared/db/stats.js';
+import { absorbAudit } from '../../shared/db/intake.js';
+import { loadStats } from '../../shared/db/stats.js';
 import { fingerprints, samples } from '../../shared/db/violations.js';
 import { requireProjects } from '../../shared/db/projects.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';

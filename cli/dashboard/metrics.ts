@@ -1,8 +1,9 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { DashboardState } from './state.js';
+import { notificationCounts } from '../../shared/db/notifications.js';
 import type { Queryable } from '../../shared/db/pool.js';
-import { PHASES } from '../../shared/domain/eligibility.js';
+import { PHASES } from '../../shared/domain/phase.js';
 
 /**
  * Prometheus metrics: per-project gauges from the dashboard state given to `render`, notification
@@ -45,8 +46,7 @@ export function createMetrics(db: Queryable, queues?: Record<string, Queue>) {
     name: 'shadowgate_notifications', help: 'notifications by channel and status', labelNames: ['channel', 'status'], registers: [registry],
     async collect() {
       this.reset();
-      const { rows } = await db.query('SELECT channel, status, count(*)::int AS n FROM shadowgate.notifications GROUP BY 1, 2');
-      for (const r of rows) this.set({ channel: r.channel, status: r.status }, r.n);
+      for (const r of await notificationCounts(db)) this.set({ channel: r.channel, status: r.status }, r.n);
     },
   });
   if (queues) {

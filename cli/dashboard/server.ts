@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import type { Subscriber } from 'pg-listen';
 import type { Clock } from '../../shared/clock.js';
 import type { Config } from '../../shared/config.js';
-import { dashboardState, type DashboardState } from './state.js';
+import { absorbAndReadDashboardState, type DashboardState } from './state.js';
 import { listen } from '../../shared/db/listen.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { createMetrics } from './metrics.js';
@@ -37,13 +37,14 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
   const page = readFileSync(join(projectRoot(), 'cli', 'dashboard', 'page.html'), 'utf8');
   const metrics = createMetrics(o.pool, o.queues);
   const clients = new Set<ServerResponse>();
-  const state = () => dashboardState(o.pool, o.cfg, o.clock.now());
+  // every read absorbs the audit inbox first (a write), so what is shown includes every committed denial
+  const absorbAndRead = () => absorbAndReadDashboardState(o.pool, o.cfg, o.clock.now());
   let last = '';
   let pending: Promise<void> | undefined;
   const push = () => {
     pending ??= (async () => {
       try {
-        const s = await state();
+        const s = await absorbAndRead();
         const text = JSON.stringify(s);
         if (text !== last) {
           last = text;
@@ -71,10 +72,10 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
         return;
       case '/api/state':
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await state()));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await absorbAndRead()));
         return;
       case '/metrics': {
-        const s: DashboardState = await state();
+        const s: DashboardState = await absorbAndRead();
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.render(s));
         return;
       }
@@ -82,7 +83,7 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
         clients.add(res);
         req.on('close', () => clients.delete(res));
-        res.write(`data: ${last || JSON.stringify(await state())}\n\n`);
+        res.write(`data: ${last || JSON.stringify(await absorbAndRead())}\n\n`);
         return;
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -1,7 +1,7 @@
 import type { Config } from '../../shared/config.js';
 import type { Queryable } from '../../shared/db/pool.js';
-import { sql } from '../../shared/db/sql.js';
-import { currentStats } from '../../shared/db/stats.js';
+import { absorbAndLoadStats } from '../../shared/db/stats.js';
+import { describedOpenTimers } from '../../shared/db/timers.js';
 import { dailyViolations } from '../../shared/db/violations.js';
 import { DAY } from '../../shared/clock.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
@@ -28,10 +28,13 @@ export interface DashboardState {
   daily: Array<{ day: string; project_id: string; occurrences: number }>;
 }
 
-/** Everything the dashboard and /metrics show, read from counters. */
-export async function dashboardState(db: Queryable, cfg: Config, now: Date): Promise<DashboardState> {
-  const stats = await currentStats(db);
-  const timers = (await db.query(sql('open-timers'))).rows;
+/**
+ * Everything the dashboard and /metrics show, read from counters after absorbing the audit inbox
+ * (a write: every page, state and metrics request empties the inbox first).
+ */
+export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, now: Date): Promise<DashboardState> {
+  const stats = await absorbAndLoadStats(db);
+  const timers = await describedOpenTimers(db);
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
   return {
     generated_at: now.toISOString(),

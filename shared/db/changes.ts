@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import type { Queryable } from './pool.js';
 import { requireProjects } from './projects.js';
+import { queryOne } from './sql.js';
 
 /** Records a code or permission change; the shadow-clock worker resets the project's clock. */
 export async function recordChange(
@@ -10,9 +11,5 @@ export async function recordChange(
   if (c.kind !== 'code' && c.kind !== 'acl') throw new InputError(`unknown change kind "${c.kind}" (code or acl)`);
   if (!c.ref) throw new InputError('--ref is required (the PR or migration)');
   await requireProjects(db, [c.projectId]);
-  const { rows } = await db.query<{ id: number }>(
-    'INSERT INTO shadowgate.changes (project_id, kind, ref, actor, at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-    [c.projectId, c.kind, c.ref, c.actor, c.at],
-  );
-  return rows[0].id;
+  return (await queryOne<{ id: number }>(db, 'change-record', [c.projectId, c.kind, c.ref, c.actor, c.at])).id;
 }

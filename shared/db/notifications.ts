@@ -1,4 +1,5 @@
 import type { Queryable } from './pool.js';
+import { execute, queryFirst, queryRows } from './sql.js';
 
 export interface NotificationRow {
   id: number;
@@ -15,27 +16,27 @@ export interface NotificationRow {
 export async function createNotification(
   db: Queryable, n: { dedupeKey: string; channel: 'slack' | 'email'; target: string; subject: string; body: NotificationRow['body'] },
 ): Promise<number | null> {
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO shadowgate.notifications (dedupe_key, channel, target, subject, body) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (dedupe_key, channel) DO NOTHING RETURNING id`,
-    [n.dedupeKey, n.channel, n.target, n.subject, n.body]);
-  return rows[0]?.id ?? null;
+  const row = await queryFirst<{ id: number }>(db, 'notification-create', [n.dedupeKey, n.channel, n.target, n.subject, n.body]);
+  return row?.id ?? null;
 }
 
 export async function getNotification(db: Queryable, id: number): Promise<NotificationRow | undefined> {
-  return (await db.query<NotificationRow>('SELECT * FROM shadowgate.notifications WHERE id = $1', [id])).rows[0];
+  return queryFirst<NotificationRow>(db, 'notification-get', [id]);
 }
 
 export async function markSent(db: Queryable, id: number, at: Date): Promise<void> {
-  await db.query(`UPDATE shadowgate.notifications SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1`, [id, at]);
+  await execute(db, 'notification-sent', [id, at]);
 }
 
 export async function markAttemptFailed(db: Queryable, id: number, error: string, final: boolean): Promise<void> {
-  await db.query(
-    `UPDATE shadowgate.notifications SET attempts = attempts + 1, last_error = $2, status = CASE WHEN $3 THEN 'failed' ELSE status END WHERE id = $1`,
-    [id, error, final]);
+  await execute(db, 'notification-attempt-failed', [id, error, final]);
 }
 
 export async function pendingNotifications(db: Queryable): Promise<number[]> {
-  return (await db.query<{ id: number }>(`SELECT id FROM shadowgate.notifications WHERE status = 'pending' ORDER BY id`)).rows.map((r) => r.id);
+  return (await queryRows<{ id: number }>(db, 'notifications-pending')).map((r) => r.id);
+}
+
+/** How many notifications each channel has in each status (the dashboard's metrics). */
+export async function notificationCounts(db: Queryable): Promise<Array<{ channel: string; status: string; n: number }>> {
+  return queryRows<{ channel: string; status: string; n: number }>(db, 'notifications-by-status');
 }

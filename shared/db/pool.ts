@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { UnavailableError } from '../errors.js';
+import { execute } from './sql.js';
 
 // counts and ids are bigint in PostgreSQL; every one we read fits a double
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -27,7 +28,7 @@ export function createPool(url: string, max = 5): Pool {
 /** Fails with one line when the database cannot be reached. */
 export async function checkDatabase(pool: Pool, url: string): Promise<void> {
   try {
-    await pool.query('SELECT 1');
+    await execute(pool, 'database-ping');
   } catch (err) {
     throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(url)}: ${(err as Error).message || (err as { code?: string }).code}`);
   }

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
-import type { AccessLevel, Phase } from '../domain/eligibility.js';
+import { ACCESS_LEVELS, type AccessLevel, type Phase } from '../domain/phase.js';
 import type { Queryable } from './pool.js';
-import { sql } from './sql.js';
+import { execute, queryRows } from './sql.js';
 
 export interface NewProject {
   projectId: string;
@@ -27,17 +27,15 @@ export interface ProjectRow {
   reads: string[];
 }
 
-const LEVELS: readonly AccessLevel[] = ['isolated', 'shared', 'super'];
-
 export async function addProject(db: Queryable, p: NewProject): Promise<void> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(p.projectId) || p.projectId.length > 50) {
     throw new InputError(`bad project id "${p.projectId}": letters, digits, "_", "." and "-", at most 50`);
   }
-  if (!LEVELS.includes(p.accessLevel)) {
+  if (!ACCESS_LEVELS.includes(p.accessLevel)) {
     throw new InputError(`unknown access level "${p.accessLevel}" (isolated, shared or super)`);
   }
   try {
-    await db.query(sql('project-add'), [
+    await execute(db, 'project-add', [
       p.projectId, p.name ?? null, p.accessLevel, p.legacyOwner ?? false,
       p.leadEmail ?? null, p.leadSlack ?? null, p.minShadowDays ?? null,
     ]);
@@ -48,12 +46,11 @@ export async function addProject(db: Queryable, p: NewProject): Promise<void> {
 }
 
 export async function listProjects(db: Queryable): Promise<ProjectRow[]> {
-  return (await db.query<ProjectRow>(sql('project-list'))).rows;
+  return queryRows<ProjectRow>(db, 'project-list');
 }
 
 export async function requireProjects(db: Queryable, ids: readonly string[]): Promise<void> {
-  const { rows } = await db.query<{ project_id: string }>(
-    'SELECT project_id FROM shadowgate.project_registry WHERE project_id = ANY($1)', [ids]);
+  const rows = await queryRows<{ project_id: string }>(db, 'projects-known', [ids]);
   const known = new Set(rows.map((r) => r.project_id));
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length) throw new InputError(`unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}`);
@@ -62,10 +59,10 @@ export async function requireProjects(db: Queryable, ids: readonly string[]): Pr
 export async function permit(db: Queryable, reader: string, target: string): Promise<boolean> {
   await requireProjects(db, [reader, target]);
   if (reader === target) throw new InputError(`a project always reads its own rows ("${reader}")`);
-  return ((await db.query(sql('permission-add'), [reader, target])).rowCount ?? 0) > 0;
+  return (await execute(db, 'permission-add', [reader, target])) > 0;
 }
 
 export async function revoke(db: Queryable, reader: string, target: string): Promise<boolean> {
   await requireProjects(db, [reader, target]);
-  return ((await db.query(sql('permission-remove'), [reader, target])).rowCount ?? 0) > 0;
+  return (await execute(db, 'permission-remove', [reader, target])) > 0;
 }

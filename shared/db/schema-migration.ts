@@ -7,7 +7,7 @@ import { UnavailableError } from '../errors.js';
  * Applies the versioned migrations of sql/migrations in order, each once, in one transaction,
  * under node-pg-migrate's advisory lock (a second runner waits). Returns the names applied.
  */
-export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
+export async function migrateSchema(databaseUrl: string): Promise<string[]> {
   try {
     const applied = await runner({
       databaseUrl,

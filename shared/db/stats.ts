@@ -1,6 +1,8 @@
 import type { ProjectStats } from '../domain/eligibility.js';
+import type { AccessLevel, Phase } from '../domain/phase.js';
+import { absorbAudit } from './intake.js';
 import type { Queryable } from './pool.js';
-import { sql } from './sql.js';
+import { queryRows } from './sql.js';
 
 export interface ProjectStatsRow extends ProjectStats {
   name: string;
@@ -8,23 +10,34 @@ export interface ProjectStatsRow extends ProjectStats {
   leadSlack: string | null;
 }
 
-/**
- * Empties the audit inbox into the audit log and the violation counters (cheap when empty).
- * Returns the number of violation events it emitted.
- */
-export async function absorbAudit(db: Queryable): Promise<number> {
-  return (await db.query<{ n: number }>('SELECT shadowgate.absorb_audit() AS n')).rows[0].n;
+/** A row of sql/queries/project-stats.sql. */
+interface StatsRow {
+  project_id: string;
+  name: string;
+  access_level: AccessLevel;
+  legacy_owner: boolean;
+  min_shadow_days: number | null;
+  lead_email: string | null;
+  lead_slack: string | null;
+  phase: Phase;
+  updated_at: Date;
+  shadow_started_at: Date | null;
+  transactions: number;
+  violations: number;
+  unresolved: number;
+  unreviewed_fingerprints: number;
+  fingerprints: number;
 }
 
-/** Stats that include every would-be denial committed so far: absorbs, then loads. */
-export async function currentStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
+/** Stats that include every would-be denial committed so far: absorbs (writes), then loads. */
+export async function absorbAndLoadStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
   await absorbAudit(db);
   return loadStats(db, projectIds);
 }
 
 /** Stats of the given projects (all when omitted), in registration order. */
 export async function loadStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
-  const { rows } = await db.query(sql('project-stats'), [projectIds ?? null]);
+  const rows = await queryRows<StatsRow>(db, 'project-stats', [projectIds ?? null]);
   return rows.map((r) => ({
     projectId: r.project_id,
     name: r.name,

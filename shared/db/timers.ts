@@ -1,4 +1,5 @@
 import type { Queryable } from './pool.js';
+import { execute, queryFirst, queryOne, queryRows } from './sql.js';
 
 export interface Timer {
   id: number;
@@ -13,12 +14,13 @@ export interface Timer {
 
 /** Opens a timer unless one is open for the same subject; returns the open one. */
 export async function openTimer(db: Queryable, kind: Timer['kind'], subject: string, projectId: string, openedAt: Date, dueAt: Date): Promise<Timer> {
-  const ins = await db.query<Timer>(
-    `INSERT INTO shadowgate.timers (kind, subject, project_id, opened_at, due_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (kind, subject) WHERE closed_at IS NULL DO NOTHING RETURNING *`,
-    [kind, subject, projectId, openedAt, dueAt]);
-  if (ins.rows[0]) return ins.rows[0];
-  return (await db.query<Timer>(`SELECT * FROM shadowgate.timers WHERE kind = $1 AND subject = $2 AND closed_at IS NULL`, [kind, subject])).rows[0];
+  const opened = await queryFirst<Timer>(db, 'timer-open', [kind, subject, projectId, openedAt, dueAt]);
+  return opened ?? queryOne<Timer>(db, 'timer-find-open', [kind, subject]);
+}
+
+/** The open timer of a subject, if any. */
+export async function findOpenTimer(db: Queryable, kind: Timer['kind'], subject: string): Promise<Timer | undefined> {
+  return queryFirst<Timer>(db, 'timer-find-open', [kind, subject]);
 }
 
 /**
@@ -27,19 +29,12 @@ export async function openTimer(db: Queryable, kind: Timer['kind'], subject: str
  * clock is behind the database's, as in the demo's replayed rollout).
  */
 export async function investigationTimers(db: Queryable, fingerprintIds: readonly number[], hours: number, now: Date): Promise<Timer[]> {
-  await db.query(
-    `INSERT INTO shadowgate.timers (kind, subject, project_id, opened_at, due_at)
-     SELECT 'investigation', v.id::text, v.project_id, least(v.open_since, $3), least(v.open_since, $3) + $2 * interval '1 hour'
-       FROM shadowgate.violation_fingerprints v
-      WHERE v.id = ANY ($1) AND v.open_since IS NOT NULL
-     ON CONFLICT (kind, subject) WHERE closed_at IS NULL DO NOTHING`, [fingerprintIds, hours, now]);
-  return (await db.query<Timer>(
-    `SELECT * FROM shadowgate.timers WHERE kind = 'investigation' AND closed_at IS NULL AND subject = ANY ($1::bigint[]::text[])`,
-    [fingerprintIds])).rows;
+  await execute(db, 'timers-investigation-open', [fingerprintIds, hours, now]);
+  return queryRows<Timer>(db, 'timers-investigation', [fingerprintIds]);
 }
 
 export async function getTimer(db: Queryable, id: number): Promise<Timer | undefined> {
-  return (await db.query<Timer>('SELECT * FROM shadowgate.timers WHERE id = $1', [id])).rows[0];
+  return queryFirst<Timer>(db, 'timer-get', [id]);
 }
 
 /**
@@ -47,15 +42,33 @@ export async function getTimer(db: Queryable, id: number): Promise<Timer | undef
  * firing count the caller saw, so two copies of one wake-up cannot both act: undefined = lost.
  */
 export async function rescheduleTimer(db: Queryable, t: Timer, dueAt: Date, fired: boolean): Promise<Timer | undefined> {
-  return (await db.query<Timer>(
-    `UPDATE shadowgate.timers SET due_at = $2, fired = fired + $3
-      WHERE id = $1 AND fired = $4 AND closed_at IS NULL RETURNING *`, [t.id, dueAt, fired ? 1 : 0, t.fired])).rows[0];
+  return queryFirst<Timer>(db, 'timer-reschedule', [t.id, dueAt, fired ? 1 : 0, t.fired]);
 }
 
 export async function closeTimer(db: Queryable, id: number, at: Date): Promise<void> {
-  await db.query('UPDATE shadowgate.timers SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL', [id, at]);
+  await execute(db, 'timer-close', [id, at]);
 }
 
 export async function openTimers(db: Queryable): Promise<Timer[]> {
-  return (await db.query<Timer>('SELECT * FROM shadowgate.timers WHERE closed_at IS NULL ORDER BY due_at')).rows;
+  return queryRows<Timer>(db, 'timers-open');
+}
+
+/** An open timer with what it is about (the fingerprint of an investigation), for the dashboard. */
+export interface DescribedTimer {
+  id: number;
+  kind: Timer['kind'];
+  project_id: string;
+  opened_at: Date;
+  due_at: Date;
+  fired: number;
+  fingerprint_id: number | null;
+  table_name: string | null;
+  operation: string | null;
+  row_project_id: string | null;
+  denied_reason: string | null;
+  occurrences: number | null;
+}
+
+export async function describedOpenTimers(db: Queryable): Promise<DescribedTimer[]> {
+  return queryRows<DescribedTimer>(db, 'timers-open-described');
 }

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { withTransaction, type Pool } from './pool.js';
 import { requireProjects } from './projects.js';
+import { execute } from './sql.js';
 
 export interface CallCount {
   projectId: string;
@@ -45,17 +46,8 @@ export async function ingestCalls(pool: Pool, counts: CallCount[]): Promise<Map<
   for (const c of counts) perProject.set(c.projectId, (perProject.get(c.projectId) ?? 0) + c.calls);
   await withTransaction(pool, async (db) => {
     await requireProjects(db, [...perProject.keys()]);
-    await db.query(
-      `INSERT INTO shadowgate.tool_call_counts AS t (project_id, bucket, calls)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-       ON CONFLICT (project_id, bucket) DO UPDATE SET calls = t.calls + EXCLUDED.calls`,
-      [counts.map((c) => c.projectId), counts.map((c) => c.bucket), counts.map((c) => c.calls)],
-    );
-    await db.query(
-      `INSERT INTO shadowgate.events (kind, project_id, payload)
-       SELECT 'calls_ingested', p, jsonb_build_object('calls', n) FROM unnest($1::text[], $2::bigint[]) AS u(p, n)`,
-      [[...perProject.keys()], [...perProject.values()]],
-    );
+    await execute(db, 'tool-calls-add', [counts.map((c) => c.projectId), counts.map((c) => c.bucket), counts.map((c) => c.calls)]);
+    await execute(db, 'tool-calls-event', [[...perProject.keys()], [...perProject.values()]]);
   });
   return perProject;
 }

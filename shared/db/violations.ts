@@ -1,5 +1,5 @@
 import type { Queryable } from './pool.js';
-import { sql } from './sql.js';
+import { queryOne, queryRows, queryFirst } from './sql.js';
 import { InputError } from '../errors.js';
 
 export type Resolution = 'code-fix' | 'acl-change' | 'false-positive';
@@ -40,19 +40,24 @@ export interface Sample {
 }
 
 export async function fingerprints(db: Queryable, projectId?: string, since?: Date): Promise<Fingerprint[]> {
-  const { rows } = since
-    ? await db.query<Fingerprint>(sql('fingerprints-since'), [projectId ?? null, since])
-    : await db.query<Fingerprint>(sql('fingerprints'), [projectId ?? null]);
-  return rows;
+  return since
+    ? queryRows<Fingerprint>(db, 'fingerprints-since', [projectId ?? null, since])
+    : queryRows<Fingerprint>(db, 'fingerprints', [projectId ?? null]);
 }
 
 export async function samples(db: Queryable, n: number, projectId?: string, since?: Date): Promise<Sample[]> {
   if (n === 0) return [];
-  return (await db.query<Sample>(sql('violation-samples'), [projectId ?? null, since ?? null, n])).rows;
+  return queryRows<Sample>(db, 'violation-samples', [projectId ?? null, since ?? null, n]);
 }
 
-export async function dailyViolations(db: Queryable, sinceDay: Date): Promise<Array<{ project_id: string; day: string; occurrences: number }>> {
-  return (await db.query(sql('violation-daily'), [sinceDay.toISOString().slice(0, 10)])).rows;
+export interface DailyViolations {
+  project_id: string;
+  day: string;
+  occurrences: number;
+}
+
+export async function dailyViolations(db: Queryable, sinceDay: Date): Promise<DailyViolations[]> {
+  return queryRows<DailyViolations>(db, 'violation-daily', [sinceDay.toISOString().slice(0, 10)]);
 }
 
 export interface ReviewRequest {
@@ -74,13 +79,37 @@ export async function review(db: Queryable, r: ReviewRequest): Promise<string> {
     throw new InputError('a false positive needs --rationale (and --ref to the issue)');
   }
   try {
-    const { rows } = await db.query<{ p: string }>(
-      'SELECT shadowgate.review_fingerprint($1, $2, $3, $4, $5, $6) AS p',
-      [r.fingerprintId, r.resolution, r.ref, r.rationale ?? null, r.actor, r.at],
-    );
-    return rows[0].p;
+    const row = await queryOne<{ project_id: string }>(db, 'fingerprint-review', [r.fingerprintId, r.resolution, r.ref, r.rationale ?? null, r.actor, r.at]);
+    return row.project_id;
   } catch (err) {
     if ((err as { code?: string }).code === 'P0002') throw new InputError(`unknown fingerprint ${r.fingerprintId}`);
     throw err;
   }
+}
+
+/** A fingerprint with its project's lead, as the investigation messages show it. */
+export interface FingerprintWithLead {
+  id: number;
+  project_id: string;
+  table_name: string;
+  operation: string;
+  row_project_id: string | null;
+  denied_reason: string;
+  occurrences: number;
+  first_seen: Date;
+  open_since: Date | null;
+  lead_email: string | null;
+  lead_slack: string | null;
+}
+
+/**
+ * Claims the unreviewed fingerprints among `ids` for a notification window (those not claimed for
+ * it yet): a retried or replayed job announces nothing twice. In the caller's transaction.
+ */
+export async function claimFingerprintsForWindow(db: Queryable, ids: readonly number[], window: number): Promise<FingerprintWithLead[]> {
+  return queryRows<FingerprintWithLead>(db, 'fingerprints-claim-window', [ids, window]);
+}
+
+export async function fingerprintWithLead(db: Queryable, id: number): Promise<FingerprintWithLead | undefined> {
+  return queryFirst<FingerprintWithLead>(db, 'fingerprint-with-lead', [id]);
 }

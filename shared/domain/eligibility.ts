@@ -1,12 +1,10 @@
 import { DAY } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import { addBusinessDays } from './business-days.js';
+import type { AccessLevel, Phase } from './phase.js';
 
-export type Phase = 'pending' | 'shadow' | 'enforcing' | 'complete';
-export const PHASES: readonly Phase[] = ['pending', 'shadow', 'enforcing', 'complete'];
-export type AccessLevel = 'isolated' | 'shared' | 'super';
 
-/** What the database knows of one project, as loaded by shared/db/status.ts. */
+/** What the database knows of one project, as loaded by shared/db/stats.ts. */
 export interface ProjectStats {
   projectId: string;
   accessLevel: AccessLevel;

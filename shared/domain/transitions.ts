@@ -1,4 +1,4 @@
-import type { Phase } from './eligibility.js';
+import type { Phase } from './phase.js';
 
 const ALLOWED: Record<Phase, readonly Phase[]> = {
   pending: ['shadow'],

@@ -1,23 +1,29 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UnavailableError } from '../errors.js';
-import type { Pool, Queryable } from '../db/pool.js';
-import { createNotification } from '../db/notifications.js';
-import type { Timer } from '../db/timers.js';
-import type { Message } from '../notify/messages.js';
-import { jobId, QUEUE, type QueueName } from './queues.js';
+import { checkDatabase, createPool, type Pool } from '../db/pool.js';
+import { closeQueues, createQueues, type Queues } from './queues.js';
 
-/** What producers and workers share: the database, Redis, the queues, the clock. */
-export interface Pipeline {
+/** What producers, workers, the dashboard and the demo share: the database, Redis, the queues, the clock. */
+export interface Runtime {
   pool: Pool;
   cfg: Config;
   clock: Clock;
   connection: Redis;
-  queues: Record<QueueName, Queue>;
+  queues: Queues;
   /** retry delay base of notification deliveries (ms) */
   backoffMs: number;
+}
+
+/** A runtime whose Redis may be missing (the dashboard works without queue metrics). */
+export type DatabaseRuntime = Omit<Runtime, 'connection' | 'queues'> & Partial<Pick<Runtime, 'connection' | 'queues'>>;
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  backoffMs?: number;
+  /** connections of the pool */
+  poolMax?: number;
 }
 
 /** ioredis as BullMQ wants it (maxRetriesPerRequest: null); fails in one line when unreachable. */
@@ -34,79 +40,44 @@ export async function connectRedis(url: string): Promise<Redis> {
   return redis;
 }
 
-export function createQueues(connection: Redis, prefix: string): Record<QueueName, Queue> {
-  const q = {} as Record<QueueName, Queue>;
-  for (const name of Object.values(QUEUE)) {
-    q[name] = new Queue(name, {
-      connection: connection as unknown as ConnectionOptions,
-      prefix,
-      defaultJobOptions: { removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
-    });
+/**
+ * Opens the database pool (checked) and Redis with the queues; fails in one line, leaving nothing
+ * open, when either cannot be reached. With `redis: 'optional'` an unreachable Redis is reported
+ * through `onRedisMissing` and the runtime has no queues.
+ */
+export async function openRuntime(cfg: Config, o?: RuntimeOptions): Promise<Runtime>;
+export async function openRuntime(cfg: Config, o: RuntimeOptions & { redis: 'optional'; onRedisMissing(e: Error): void }): Promise<DatabaseRuntime>;
+export async function openRuntime(
+  cfg: Config, o: RuntimeOptions & { redis?: 'optional'; onRedisMissing?(e: Error): void } = {},
+): Promise<DatabaseRuntime> {
+  const pool = createPool(cfg.databaseUrl, o.poolMax ?? 10);
+  const base = { pool, cfg, clock: o.clock ?? systemClock, backoffMs: o.backoffMs ?? 2000 };
+  try {
+    await checkDatabase(pool, cfg.databaseUrl);
+    const connection = await connectRedis(cfg.redisUrl);
+    return { ...base, connection, queues: createQueues(connection, cfg.redisPrefix) };
+  } catch (err) {
+    if (o.redis === 'optional' && !pool.ending && err instanceof UnavailableError && /Redis/.test(err.message)) {
+      o.onRedisMissing?.(err);
+      return base;
+    }
+    await pool.end();
+    throw err;
   }
-  return q;
-}
-
-export async function closeQueues(queues: Record<QueueName, Queue>): Promise<void> {
-  await Promise.all(Object.values(queues).map((q) => q.close()));
 }
 
 /**
- * Records a message for Slack and, when given, the email recipients, once per dedupe key. Returns
- * the ids of the new ones: enqueue them (`enqueueNotification`) after the transaction commits.
+ * Closes what openRuntime opened. `forgetQueues` deletes every key of the runtime's Redis prefix
+ * first (the demo and the tests: their prefixes are their own, never production's).
  */
-export async function recordNotification(
-  p: Pipeline, db: Queryable, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = [],
-): Promise<number[]> {
-  const targets: Array<{ channel: 'slack' | 'email'; target: string }> = [{ channel: 'slack', target: p.cfg.slackChannel }];
-  for (const e of new Set(emails.filter((x): x is string => !!x))) targets.push({ channel: 'email', target: e });
-  const ids: number[] = [];
-  for (const t of targets) {
-    const key = t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey;
-    const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
-    if (id !== null) ids.push(id);
+export async function closeRuntime(rt: DatabaseRuntime, o: { forgetQueues?: boolean } = {}): Promise<void> {
+  if (rt.queues) await closeQueues(rt.queues);
+  if (rt.connection) {
+    if (o.forgetQueues) {
+      const keys = await rt.connection.keys(`${rt.cfg.redisPrefix}:*`);
+      if (keys.length) await rt.connection.del(...keys);
+    }
+    rt.connection.disconnect();
   }
-  return ids;
-}
-
-/** Records a message (see recordNotification) and enqueues its deliveries. */
-export async function notify(p: Pipeline, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = []): Promise<number> {
-  const ids = await recordNotification(p, p.pool, dedupeKey, msg, emails);
-  for (const id of ids) await enqueueNotification(p, id);
-  return ids.length;
-}
-
-/** The delivery job of a recorded notification (idempotent: one job id per notification). */
-export async function enqueueNotification(p: Pipeline, id: number): Promise<void> {
-  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, {
-    jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs },
-  });
-}
-
-const timerQueue = (t: Timer) => (t.kind === 'investigation' ? QUEUE.investigation : QUEUE.lingering);
-
-const timerJob = (p: Pipeline, t: Timer) => ({
-  name: 'timer',
-  data: { timerId: t.id },
-  opts: { jobId: jobId('timer', t.id, t.fired, t.due_at.getTime()), delay: Math.max(0, t.due_at.getTime() - p.clock.now().getTime()) },
-});
-
-/** A delayed job that wakes the timer's worker at the due time (the database holds the truth). */
-export async function scheduleTimer(p: Pipeline, t: Timer): Promise<void> {
-  const j = timerJob(p, t);
-  await p.queues[timerQueue(t)].add(j.name, j.data, j.opts);
-}
-
-/** scheduleTimer for many investigation timers in one round trip. */
-export async function scheduleInvestigationTimers(p: Pipeline, timers: readonly Timer[]): Promise<void> {
-  if (timers.length) await p.queues[QUEUE.investigation].addBulk(timers.map((t) => timerJob(p, t)));
-}
-
-/** After a clock jump (the demo's accelerated clock): wake every open timer that is now due. */
-export async function wakeDueTimers(p: Pipeline, timers: readonly Timer[]): Promise<number> {
-  const now = p.clock.now();
-  const due = timers.filter((t) => t.due_at <= now && !t.closed_at);
-  for (const t of due) {
-    await p.queues[timerQueue(t)].add('timer', { timerId: t.id }, { jobId: jobId('wake', t.id, t.fired, now.getTime()) });
-  }
-  return due.length;
+  await rt.pool.end();
 }

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
-import { migrateDatabase } from '../../shared/db/schema-migration.js';
+import { migrateSchema } from '../../shared/db/schema-migration.js';
+import { grantApp } from '../../shared/db/protection.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -56,7 +57,7 @@ export async function createTestDb(file: string): Promise<TestDb & { grantApp():
     await c.query(`CREATE ROLE "${appRole}" LOGIN`);
   });
   const url = urlFor(name);
-  await migrateDatabase(url);
+  await migrateSchema(url);
   const pool = createPool(url, 8);
   const appUrl = urlFor(name, appRole);
   const app = createPool(appUrl, 8);
@@ -68,7 +69,7 @@ export async function createTestDb(file: string): Promise<TestDb & { grantApp():
     appUrl,
     app,
     async grantApp() {
-      await pool.query('SELECT shadowgate.grant_app($1)', [appRole]);
+      await grantApp(pool, appRole);
     },
     async drop() {
       await app.end();

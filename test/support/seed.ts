@@ -1,5 +1,6 @@
 import type { Pool } from '../../shared/db/pool.js';
 import { addProject, permit } from '../../shared/db/projects.js';
+import { protectTable } from '../../shared/db/protection.js';
 
 /** The seed's eight projects: sm, motoko isolated; ab, aa, bap shared; echo, ea, io super. */
 export const SEED_PROJECTS: Array<[string, 'isolated' | 'shared' | 'super', boolean]> = [
@@ -32,7 +33,7 @@ export async function createDocs(pool: Pool, rowsPerProject = 10): Promise<void>
      SELECT p.project_id, 'doc ' || i FROM shadowgate.project_registry p, generate_series(1, $1) i`,
     [rowsPerProject],
   );
-  await pool.query(`SELECT shadowgate.protect('public.docs')`);
+  await protectTable(pool, 'public.docs');
 }
 
 export async function setPhase(pool: Pool, project: string, phase: string, shadowStartedAt?: Date): Promise<void> {

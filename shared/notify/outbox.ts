@@ -1,0 +1,37 @@
+import type { Queryable } from '../db/pool.js';
+import { createNotification } from '../db/notifications.js';
+import { jobId, QUEUE } from '../jobs/queues.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { Message } from './messages.js';
+
+/**
+ * Records a message for Slack and, when given, the email recipients, once per dedupe key. Returns
+ * the ids of the new ones: enqueue them (`enqueueNotification`) after the transaction commits.
+ */
+export async function recordNotification(
+  p: Runtime, db: Queryable, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = [],
+): Promise<number[]> {
+  const targets: Array<{ channel: 'slack' | 'email'; target: string }> = [{ channel: 'slack', target: p.cfg.slackChannel }];
+  for (const e of new Set(emails.filter((x): x is string => !!x))) targets.push({ channel: 'email', target: e });
+  const ids: number[] = [];
+  for (const t of targets) {
+    const key = t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey;
+    const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
+    if (id !== null) ids.push(id);
+  }
+  return ids;
+}
+
+/** Records a message (see recordNotification) and enqueues its deliveries. */
+export async function notify(p: Runtime, dedupeKey: string, msg: Message, emails: Array<string | null | undefined> = []): Promise<number> {
+  const ids = await recordNotification(p, p.pool, dedupeKey, msg, emails);
+  for (const id of ids) await enqueueNotification(p, id);
+  return ids.length;
+}
+
+/** The delivery job of a recorded notification (idempotent: one job id per notification). */
+export async function enqueueNotification(p: Runtime, id: number): Promise<void> {
+  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, {
+    jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs },
+  });
+}

@@ -1,0 +1,1 @@
+SELECT shadowgate.grant_app($1)

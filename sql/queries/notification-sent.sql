@@ -1,0 +1,3 @@
+UPDATE shadowgate.notifications
+   SET status = 'sent', sent_at = $2, attempts = attempts + 1
+ WHERE id = $1

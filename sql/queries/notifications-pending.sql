@@ -1,0 +1,1 @@
+SELECT id FROM shadowgate.notifications WHERE status = 'pending' ORDER BY id

@@ -1,0 +1,1 @@
+SELECT project_id FROM shadowgate.project_registry WHERE project_id = ANY ($1)

@@ -1,0 +1,1 @@
+SELECT shadowgate.protect($1::regclass, $2)

@@ -1,0 +1,1 @@
+SELECT * FROM shadowgate.timers WHERE id = $1

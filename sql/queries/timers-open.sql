@@ -1,0 +1,1 @@
+SELECT * FROM shadowgate.timers WHERE closed_at IS NULL ORDER BY due_at

@@ -5,7 +5,7 @@ import {
   InvalidProjectError, NotGrantedError, NotInstalledError, RowAccessDeniedError, ShadowgateClientError, withProject,
 } from '../client/index.js';
 import { addProject } from '../shared/db/projects.js';
-import { currentStats } from '../shared/db/stats.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { projectRoot } from '../shared/paths.js';
 import { adminQuery, createTestDb, urlFor, type TestDb } from './support/db.js';
 import { createDocs, setPhase } from './support/seed.js';
@@ -50,9 +50,9 @@ describe('withProject on a Pool', () => {
 
   it('counts the transaction and records what shadow would deny', async () => {
     const total = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs')).rows[0].n;
-    const [before] = await currentStats(db.pool, ['shd']);
+    const [before] = await absorbAndLoadStats(db.pool, ['shd']);
     expect(await withProject(db.app, 'shd', count)).toBe(total); // shadow blocks nothing
-    const [after] = await currentStats(db.pool, ['shd']);
+    const [after] = await absorbAndLoadStats(db.pool, ['shd']);
     expect(after.transactions - before.transactions).toBe(1);
     expect(after.violations).toBeGreaterThan(before.violations);
   });

@@ -12,7 +12,7 @@ import { withProjectKysely } from '../examples/orm/kysely.js';
 import { withProjectKnex } from '../examples/orm/knex.js';
 import { withProjectSequelize } from '../examples/orm/sequelize.js';
 import { addProject } from '../shared/db/projects.js';
-import { currentStats } from '../shared/db/stats.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { createDocs, setPhase } from './support/seed.js';
 
@@ -114,9 +114,9 @@ describe.each(Object.keys(ORMS))('recipe: %s', (name) => {
   it('shadow: sees every row, the transaction is counted and the would-be denials recorded', async () => {
     const orm = ORMS[name]!(db.appUrl);
     try {
-      const [before] = await currentStats(db.pool, [shd]);
+      const [before] = await absorbAndLoadStats(db.pool, [shd]);
       expect(await orm.count(shd)).toBe(await rows());
-      const [after] = await currentStats(db.pool, [shd]);
+      const [after] = await absorbAndLoadStats(db.pool, [shd]);
       expect(after!.transactions - before!.transactions).toBe(1);
       expect(after!.violations).toBeGreaterThan(before!.violations);
     } finally {

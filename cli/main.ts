@@ -4,6 +4,7 @@ import { registerCheckDuration } from './commands/check-duration.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDb } from './commands/db.js';
 import { registerDecisions } from './commands/decisions.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGrant } from './commands/grant.js';
 import { registerIngestCalls } from './commands/ingest-calls.js';
 import { registerPhaseChange } from './commands/phase-change.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerDecisions(program);
   registerRun(program);
   registerDashboard(program);
+  registerDoctor(program);
   return program;
 }
 

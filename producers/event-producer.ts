@@ -4,7 +4,8 @@ import { advanceEvents, EVENTS_PAGE, pendingEvents, type EventRow } from '../sha
 import { absorbAudit } from '../shared/db/intake.js';
 import { withTransaction } from '../shared/db/pool.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
-import { jobId, QUEUE, type QueueName } from '../shared/jobs/queues.js';
+import { jobId, QUEUE, type NotificationJob, type QueueName } from '../shared/jobs/queues.js';
+import { notificationJobOptions } from '../shared/notify/outbox.js';
 
 export interface RoutedJob {
   queue: QueueName;
@@ -32,6 +33,10 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
       case 'code_change':
         jobs.push({ queue: QUEUE.shadowClock, name: e.kind, jobId: jobId('evt', e.id, 'clock'),
           data: { eventId: e.id, kind: e.kind, projectId: e.project_id, payload: e.payload } });
+        break;
+      case 'notification': // recorded by the database itself (RLS switched off on a protected table)
+        jobs.push({ queue: QUEUE.notifications, name: 'send', jobId: jobId('notif', Number(e.payload.notification_id)),
+          data: { notificationId: Number(e.payload.notification_id) } });
         break;
       case 'phase_change':
       case 'clock_reset':
@@ -116,7 +121,10 @@ export class EventProducer {
       const { events, upTo } = await pendingEvents(this.p.pool);
       const jobs = routeEvents(events);
       for (const queue of new Set(jobs.map((j) => j.queue))) {
-        await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.jobId } })));
+        await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({
+          name: j.name, data: j.data,
+          opts: queue === QUEUE.notifications ? notificationJobOptions(this.p, (j.data as NotificationJob).notificationId) : { jobId: j.jobId },
+        })));
       }
       await advanceEvents(this.p.pool, upTo);
       if (events.length < EVENTS_PAGE) return;

@@ -27,6 +27,10 @@ export interface Config {
   holidays: string[];
   /** At most one real-time message per fingerprint per this many seconds. */
   violationWindowSeconds: number;
+  /** Roles `doctor` does not report as routes around the policies (maintenance roles). */
+  doctorAllowRoles: string[];
+  /** How often the producer compares the catalog with its saved copy (role changes fire no event). */
+  driftCheckSeconds: number;
 }
 
 export const DEFAULT_ROLLOUT_ORDER = 'sm | motoko | ab,aa,bap | echo,ea | io';
@@ -119,5 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rolloutOrder: parseRolloutOrder(env.SHADOWGATE_ROLLOUT_ORDER || DEFAULT_ROLLOUT_ORDER),
     holidays: holidays(env.SHADOWGATE_HOLIDAYS),
     violationWindowSeconds: num(env, 'SHADOWGATE_VIOLATION_WINDOW_SECONDS', 300),
+    doctorAllowRoles: (env.SHADOWGATE_DOCTOR_ALLOW_ROLES ?? '').split(',').map((r) => r.trim()).filter(Boolean),
+    driftCheckSeconds: num(env, 'SHADOWGATE_DRIFT_CHECK_SECONDS', 60),
   };
 }

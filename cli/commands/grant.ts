@@ -7,7 +7,7 @@ import { ok } from '../output.js';
 export function registerGrant(program: Command): void {
   program
     .command('grant <role>')
-    .description('give an application role exactly what it needs (run after protect)')
+    .description('give an application role exactly what it needs: DML on protected tables, USAGE on their schemas and sequences (run after protect)')
     .action(async (role: string) => {
       await withDb(async (pool) => {
         try {

@@ -4,7 +4,8 @@ import { requireProjects } from '../../shared/db/projects.js';
 import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { buildReport, type Report } from '../../shared/domain/report.js';
 import { parseNow, withDb } from '../context.js';
-import { bold, green, printJson, red, day } from '../output.js';
+import { bold, green, printJson, red, day, yellow } from '../output.js';
+import { doctorWarning } from '../../shared/db/doctor.js';
 
 export function reportMarkdown(r: Report): string {
   const lines = [`# Shadow phase report`, '', `Generated: ${r.generated_at}`, '',
@@ -30,12 +31,13 @@ export function registerReport(program: Command): void {
     .action(async (o) => {
       if (o.json && o.markdown) throw new InputError('choose one of --json and --markdown');
       const now = parseNow(o.now);
-      const report = await withDb(async (pool, cfg) => {
+      const [report, warning] = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
-        return buildReport(await absorbAndLoadStats(pool, o.project ? [o.project] : undefined), cfg, now);
+        const r = buildReport(await absorbAndLoadStats(pool, o.project ? [o.project] : undefined), cfg, now);
+        return [r, await doctorWarning(pool, cfg.doctorAllowRoles)] as const;
       });
-      if (o.json) printJson(report);
-      else if (o.markdown) console.log(reportMarkdown(report));
+      if (o.json) printJson({ ...report, doctor_warning: warning });
+      else if (o.markdown) console.log(reportMarkdown(report) + (warning ? `\n> ${warning}\n` : ''));
       else {
         if (report.total_projects === 0) console.log('No projects in shadow');
         for (const [id, p] of Object.entries(report.projects)) {
@@ -46,6 +48,7 @@ export function registerReport(program: Command): void {
           if (p.enforce_deadline) console.log(`  Move to enforcing before ${p.enforce_deadline}`);
         }
         console.log(bold(`Summary: ${report.total_projects} project(s) in shadow, ${report.eligible_count} eligible`));
+        if (warning) console.log(yellow(warning));
       }
       if (Object.values(report.projects).some((p) => p.overdue)) process.exitCode = 1;
     });

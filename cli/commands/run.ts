@@ -2,17 +2,21 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { closeRuntime, openRuntime, type Runtime } from '../../shared/jobs/runtime.js';
+import { DriftWatch } from '../../producers/drift-watch.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { startWorkers } from '../../workers/start.js';
 
 export async function startPipeline(p: Runtime, what: 'all' | 'producers' | 'workers') {
   const workers = what !== 'producers' ? await startWorkers(p) : undefined;
   const producer = what !== 'workers' ? new EventProducer(p) : undefined;
+  const drift = what !== 'workers' ? new DriftWatch(p) : undefined;
   await producer?.start();
+  drift?.start();
   return {
     producer,
     workers,
     async stop() {
+      await drift?.stop();
       await producer?.stop();
       await workers?.close();
     },

@@ -1,5 +1,6 @@
 import type { Config } from '../../shared/config.js';
 import type { Queryable } from '../../shared/db/pool.js';
+import { doctorWarning } from '../../shared/db/doctor.js';
 import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { describedOpenTimers } from '../../shared/db/timers.js';
 import { dailyViolations } from '../../shared/db/violations.js';
@@ -26,6 +27,8 @@ export interface DashboardState {
   }>;
   timers: Array<{ kind: string; project_id: string; due_at: string; ms_left: number; fired: number; about: string }>;
   daily: Array<{ day: string; project_id: string; occurrences: number }>;
+  /** routes around the policies that `shadowgate doctor` finds, as one line (null: none) */
+  doctor_warning: string | null;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
   const stats = await absorbAndLoadStats(db);
   const timers = await describedOpenTimers(db);
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
+  const doctor_warning = await doctorWarning(db, cfg.doctorAllowRoles);
   return {
     generated_at: now.toISOString(),
     projects: stats.map((s) => {
@@ -68,5 +72,6 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         : 'enforcing deadline',
     })),
     daily,
+    doctor_warning,
   };
 }

@@ -4,6 +4,7 @@ import { parsePhase, type Phase } from '../domain/phase.js';
 import { phaseChangeProblems } from '../domain/phase-policy.js';
 import { withTransaction, type Pool } from './pool.js';
 import { lockPhaseChanges, resetShadowClock, setPhase } from './phases.js';
+import { driftCheck } from './doctor.js';
 import { absorbAndLoadStats } from './stats.js';
 
 export interface PhaseChangeRequest {
@@ -31,8 +32,13 @@ export interface PhaseChangeResult {
 export async function changePhase(pool: Pool, cfg: Config, req: PhaseChangeRequest): Promise<PhaseChangeResult[]> {
   const to = parsePhase(req.phase);
   if (req.force && !req.reason) throw new InputError('--force needs --reason (it is recorded in the history)');
+  // role changes fire no event: compare the catalog first, committed on its own so that a refusal
+  // below cannot roll the reset back, and again under the lock for a change made in between
+  const checkedBy = `drift check before migrate by ${req.actor}`;
+  await driftCheck(pool, checkedBy, req.at);
   return withTransaction(pool, async (c) => {
     await lockPhaseChanges(c);
+    await driftCheck(c, checkedBy, req.at);
     const all = await absorbAndLoadStats(c);
     const byId = new Map(all.map((s) => [s.projectId, s]));
     const unknown = req.projectIds.filter((id) => !byId.has(id));

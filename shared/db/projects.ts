@@ -41,6 +41,8 @@ export async function addProject(db: Queryable, p: NewProject): Promise<void> {
     ]);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw new InputError(`project "${p.projectId}" already exists`);
+    // the id can never match the tenant column of a protected table (shadowgate.check_project_id)
+    if ((err as { code?: string }).code === '22023') throw new InputError((err as Error).message);
     throw err;
   }
 }

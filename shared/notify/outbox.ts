@@ -29,9 +29,11 @@ export async function notify(p: Runtime, dedupeKey: string, msg: Message, emails
   return ids.length;
 }
 
-/** The delivery job of a recorded notification (idempotent: one job id per notification). */
+/** Options of a notification's delivery job (idempotent: one job id per notification). */
+export const notificationJobOptions = (p: Pick<Runtime, 'backoffMs'>, id: number) =>
+  ({ jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs } });
+
+/** The delivery job of a recorded notification. */
 export async function enqueueNotification(p: Runtime, id: number): Promise<void> {
-  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, {
-    jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs },
-  });
+  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, notificationJobOptions(p, id));
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# shadowgate in every phase against a hand-written tenant policy (the anchor), same data, same
+# transactions, one run. See bench/README.md ("Against a hand-written tenant policy").
+# Usage: bash bench/tenant-policy.sh [seconds per run] [clients] [rounds] [workloads...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=${1:-4}
+C=${2:-2}
+ROUNDS=${3:-3}
+shift 3 2>/dev/null || shift $#
+WORKLOADS=${*:-own400 rls3200 update1 read40update1 foreign1 foreign87}
+CONFIGS=${CONFIGS:-norls pending enforcing complete shadow mixed}
+PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
+ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+RUN=$$
+DB=sg_bench_policy_$RUN
+APP=sg_bench_policy_app_$RUN
+URL=${ADMIN%/*}/$DB
+dir=$(mktemp -d)
+cleanup() {
+  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $APP" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+psql "$ADMIN" -qc "CREATE DATABASE $DB" -c "CREATE ROLE $APP LOGIN"
+DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
+# 800k rows, 8 tenants t0..t7 in blocks of 50 consecutive ids; three tables with the same rows:
+# docs (shadowgate), anchor (hand-written policy), plain (no RLS)
+psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL
+INSERT INTO shadowgate.project_registry (project_id, name, access_level) SELECT 't'||i, 't'||i, 'isolated' FROM generate_series(0, 7) i;
+CREATE TABLE public.docs (id bigint PRIMARY KEY, project_id varchar(50) NOT NULL, v int NOT NULL);
+INSERT INTO public.docs SELECT i, 't' || ((i / 50) % 8), i % 100 FROM generate_series(1, 800000) i;
+CREATE INDEX ON public.docs (project_id, id);
+CREATE TABLE public.anchor (LIKE public.docs INCLUDING ALL);
+INSERT INTO public.anchor SELECT * FROM public.docs;
+CREATE TABLE public.plain (LIKE public.docs INCLUDING ALL);
+INSERT INTO public.plain SELECT * FROM public.docs;
+ALTER TABLE public.anchor ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON public.anchor USING (project_id = current_setting('app.project_id', true));
+SELECT shadowgate.protect('public.docs');
+SELECT shadowgate.grant_app('$APP');
+GRANT SELECT, UPDATE ON public.anchor, public.plain TO $APP;
+VACUUM ANALYZE;
+SQL
+
+# Workloads, as tenant t3 (own rows: id / 50 % 8 = 3). Each transaction: BEGIN, the context, the
+# workload, COMMIT.
+#   own400        its 400 rows in a range of 3,200 ids, with an explicit tenant filter (0 foreign)
+#   rls3200       the same range relying on RLS to filter (shadow: 2,800 foreign rows seen)
+#   update1       one own row updated by id
+#   read40update1 40 own rows read by id range (RLS filter), then one of them updated
+#   foreign1      own400 plus one row of t0 (id 1): one foreign row per query
+#   foreign87     a range of 400 ids: 350 rows (87%) of other tenants
+header='\set a random(1000, 790000)
+\set k random(0, 1999)
+\set r random(0, 39)
+\set own 50 * (8 * :k + 3)'
+declare -A Q
+Q[own400]="SELECT sum(v) FROM TBL WHERE project_id = 't3' AND id BETWEEN :a AND :a + 3199;"
+Q[rls3200]="SELECT sum(v) FROM TBL WHERE id BETWEEN :a AND :a + 3199;"
+Q[update1]="UPDATE TBL SET v = v + 1 WHERE id = :own + :r;"
+Q[read40update1]="SELECT sum(v) FROM TBL WHERE id BETWEEN :own AND :own + 39;
+UPDATE TBL SET v = v + 1 WHERE id = :own + :r;"
+Q[foreign1]="SELECT sum(v) FROM TBL WHERE (project_id = 't3' AND id BETWEEN :a AND :a + 3199) OR id = 1;"
+Q[foreign87]="SELECT sum(v) FROM TBL WHERE id BETWEEN :a AND :a + 399;"
+for w in $WORKLOADS; do
+  printf '%s\nBEGIN;\nSELECT set_config('"'app.project_id', 't3'"', true);\n%s\nCOMMIT;\n' "$header" "${Q[$w]//TBL/anchor}" > "$dir/$w-anchor.sql"
+  printf '%s\nBEGIN;\nSELECT shadowgate.set_project_context('"'t3'"');\n%s\nCOMMIT;\n' "$header" "${Q[$w]//TBL/docs}" > "$dir/$w-docs.sql"
+  printf '%s\nBEGIN;\nSELECT set_config('"'app.project_id', 't3'"', true);\n%s\nCOMMIT;\n' "$header" "${Q[$w]//TBL/plain}" > "$dir/$w-plain.sql"
+done
+
+# mixed: t5 in shadow, every other tenant (t3 included) enforcing
+phase() {
+  case $1 in
+    pending|enforcing|complete|shadow) psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = '$1'" ;;
+    mixed) psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = CASE project_id WHEN 't5' THEN 'shadow' ELSE 'enforcing' END::shadowgate.migration_phase_enum" ;;
+  esac
+  # empty what shadow recorded so that the inbox does not grow over the run
+  psql "$URL" -qc "SELECT shadowgate.absorb_audit()" >/dev/null
+}
+tps() { "$PB" -h 127.0.0.1 -U "$APP" -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print $3}'; }
+
+echo "# $(date -u +%FT%TZ) T=$T clients=$C rounds=$ROUNDS load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "workload protocol config ratios(per round, to the mean of the anchor runs around it) median min max anchor_tps"
+for w in $WORKLOADS; do
+  for m in simple prepared; do
+    declare -A R=()
+    prev=$(tps "$m" "$dir/$w-anchor.sql")
+    anchors="$prev"
+    for ((i = 0; i < ROUNDS; i++)); do
+      declare -A S=()
+      for c in $CONFIGS; do
+        if [ "$c" = norls ]; then S[$c]=$(tps "$m" "$dir/$w-plain.sql"); else phase "$c"; S[$c]=$(tps "$m" "$dir/$w-docs.sql"); fi
+      done
+      next=$(tps "$m" "$dir/$w-anchor.sql")
+      anchors="$anchors $next"
+      for c in $CONFIGS; do
+        R[$c]="${R[$c]:-} $(awk -v s="${S[$c]}" -v a="$prev" -v b="$next" 'BEGIN {printf "%.3f", 2 * s / (a + b)}')"
+      done
+      prev=$next
+    done
+    amean=$(echo "$anchors" | tr ' ' '\n' | awk 'NF {s += $1; n++} END {printf "%d", s / n}')
+    for c in $CONFIGS; do
+      stats=$(echo "${R[$c]}" | tr ' ' '\n' | awk 'NF' | sort -n | awk '{v[NR] = $1} END {printf "%s %s %s", (NR % 2 ? v[(NR + 1) / 2] : sprintf("%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2)), v[1], v[NR]}')
+      echo "$w $m $c${R[$c]} | $stats $amean"
+    done
+  done
+done

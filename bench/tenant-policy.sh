@@ -78,31 +78,29 @@ phase() {
   # empty what shadow recorded so that the inbox does not grow over the run
   psql "$URL" -qc "SELECT shadowgate.absorb_audit()" >/dev/null
 }
-tps() { "$PB" -h 127.0.0.1 -U "$APP" -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print $3}'; }
+# One pgbench run executes the anchor's transactions and the measured configuration's, randomly
+# interleaved on the same connections (two scripts of weight 1), so both see the same moment of a
+# shared machine; the ratio is anchor latency / configuration latency (= throughput ratio).
+ratio() { # protocol anchor-script other-script
+  "$PB" -h 127.0.0.1 -U "$APP" -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2@1" -f "$3@1" "$DB" 2>/dev/null |
+    awk '/latency average/ {l[++n] = $4} /^tps/ {t = $3} END {printf "%.3f %d", l[1] / l[2], t / 2}'
+}
 
 echo "# $(date -u +%FT%TZ) T=$T clients=$C rounds=$ROUNDS load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "workload protocol config ratios(per round, to the mean of the anchor runs around it) median min max anchor_tps"
+echo "workload protocol config ratios (one per run) | median min max | anchor tps (mean)"
 for w in $WORKLOADS; do
   for m in simple prepared; do
-    declare -A R=()
-    prev=$(tps "$m" "$dir/$w-anchor.sql")
-    anchors="$prev"
+    declare -A R=() A=()
     for ((i = 0; i < ROUNDS; i++)); do
-      declare -A S=()
       for c in $CONFIGS; do
-        if [ "$c" = norls ]; then S[$c]=$(tps "$m" "$dir/$w-plain.sql"); else phase "$c"; S[$c]=$(tps "$m" "$dir/$w-docs.sql"); fi
+        if [ "$c" = norls ]; then other="$dir/$w-plain.sql"; else phase "$c"; other="$dir/$w-docs.sql"; fi
+        read -r r a < <(ratio "$m" "$dir/$w-anchor.sql" "$other")
+        R[$c]="${R[$c]:-} $r"; A[$c]=$(( ${A[$c]:-0} + a ))
       done
-      next=$(tps "$m" "$dir/$w-anchor.sql")
-      anchors="$anchors $next"
-      for c in $CONFIGS; do
-        R[$c]="${R[$c]:-} $(awk -v s="${S[$c]}" -v a="$prev" -v b="$next" 'BEGIN {printf "%.3f", 2 * s / (a + b)}')"
-      done
-      prev=$next
     done
-    amean=$(echo "$anchors" | tr ' ' '\n' | awk 'NF {s += $1; n++} END {printf "%d", s / n}')
     for c in $CONFIGS; do
       stats=$(echo "${R[$c]}" | tr ' ' '\n' | awk 'NF' | sort -n | awk '{v[NR] = $1} END {printf "%s %s %s", (NR % 2 ? v[(NR + 1) / 2] : sprintf("%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2)), v[1], v[NR]}')
-      echo "$w $m $c${R[$c]} | $stats $amean"
+      echo "$w $m $c${R[$c]} | $stats | $(( A[$c] / ROUNDS ))"
     done
   done
 done

@@ -58,14 +58,14 @@ async function main(): Promise<number> {
   const cfg = loadConfig({
     ...process.env, DATABASE_URL: url.toString(), SHADOWGATE_REDIS_PREFIX: prefix,
     SLACK_WEBHOOK_URL: base.slackWebhookUrl ?? slack!.url, SMTP_URL: base.smtpUrl ?? smtp!.url,
-    DEVOPS_EMAIL: process.env.DEVOPS_EMAIL || 'devops@example.com',
+    DEVOPS_EMAIL: process.env.DEVOPS_EMAIL || 'devops@example.com', SHADOWGATE_RETRY_BASE_MS: '200',
   });
   say(bold(`shadowgate demo: database ${DB} on ${url.host}, Redis ${cfg.redisUrl} (prefix ${prefix})`));
   say(gray(`Slack -> ${base.slackWebhookUrl ? 'SLACK_WEBHOOK_URL' : `local sink ${slack!.url}`}; email -> ${base.smtpUrl ? 'SMTP_URL' : `local SMTP sink ${smtp!.url}`}`));
 
   await migrateSchema(cfg.databaseUrl);
   const clock = new ManualClock(new Date(Date.now() - 60 * DAY));
-  const p = await openRuntime(cfg, { clock, backoffMs: 200 });
+  const p = await openRuntime(cfg, { clock });
   const { pool } = p;
   const app = createPool(appUrl.toString(), 4);
   await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);

@@ -13,6 +13,7 @@ import { registerProtect } from './commands/protect.js';
 import { registerRecordChange } from './commands/record-change.js';
 import { registerReport } from './commands/report.js';
 import { registerReview } from './commands/review.js';
+import { registerHealth } from './commands/health.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerViolations } from './commands/violations.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerRecordChange(program);
   registerDecisions(program);
   registerRun(program);
+  registerHealth(program);
   registerDashboard(program);
   registerDoctor(program);
   return program;

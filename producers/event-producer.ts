@@ -1,11 +1,14 @@
-import type { Subscriber } from 'pg-listen';
-import { AUDIT_NOTIFY_GAP_MS, listen } from '../shared/db/listen.js';
-import { advanceEvents, EVENTS_PAGE, pendingEvents, type EventRow } from '../shared/db/events.js';
+import { AUDIT_NOTIFY_GAP_MS, Listener } from '../shared/db/listener.js';
+import { batchPage, batchProgress, beginBatch, endBatch, EVENTS_PAGE, lockEventPosition, type EventRow } from '../shared/db/events.js';
 import { absorbAudit } from '../shared/db/intake.js';
-import { withTransaction } from '../shared/db/pool.js';
+import { withTransaction, type Client } from '../shared/db/pool.js';
+import { openInvestigations } from '../shared/db/timers.js';
+import { batchTop, batchTotals, claimForAnnouncement } from '../shared/db/violations.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
+import { heartbeat } from '../shared/jobs/sweep.js';
 import { jobId, QUEUE, type NotificationJob, type QueueName } from '../shared/jobs/queues.js';
-import { notificationJobOptions } from '../shared/notify/outbox.js';
+import { DIGEST_TOP, violationDigest } from '../shared/notify/messages.js';
+import { enqueueNotification, notificationJobOptions, recordNotification } from '../shared/notify/outbox.js';
 
 export interface RoutedJob {
   queue: QueueName;
@@ -15,20 +18,16 @@ export interface RoutedJob {
 }
 
 /**
- * The jobs a batch of events becomes. Pure. Batching is what keeps a flood cheap: one eligibility
- * job per project and one investigation job for all fresh violations of the batch, whatever the
- * number of events. Job ids derive from event ids, so a replay enqueues nothing twice.
+ * The jobs a page of events becomes. Pure. Batching is what keeps a flood cheap: one eligibility
+ * job per project, whatever the number of events. Job ids derive from event ids, so a replay
+ * enqueues nothing twice. (Violations need no job: the producer announces them, `takePage`.)
  */
 export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
   const jobs: RoutedJob[] = [];
   const projects = new Set<string>();
-  const fresh: EventRow[] = [];
   for (const e of events) {
     if (e.project_id) projects.add(e.project_id);
     switch (e.kind) {
-      case 'violation':
-        if (e.payload.open_since) fresh.push(e);
-        break;
       case 'permission_change':
       case 'code_change':
         jobs.push({ queue: QUEUE.shadowClock, name: e.kind, jobId: jobId('evt', e.id, 'clock'),
@@ -44,37 +43,45 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
         break;
     }
   }
-  if (fresh.length) {
-    jobs.push({ queue: QUEUE.investigation, name: 'violations', jobId: jobId('evt', fresh[0].id, fresh[fresh.length - 1].id, 'violations'),
-      data: { fingerprintIds: fresh.map((e) => e.payload.fingerprint_id) } });
-  }
   const last = events[events.length - 1]?.id;
   for (const p of projects) jobs.push({ queue: QUEUE.eligibility, name: 'recompute', jobId: jobId('evt', last, 'eligibility', p), data: { projectId: p } });
   return jobs;
 }
 
+/** The unreviewed fingerprints a page of events saw violated. Pure. */
+export const freshFingerprints = (events: readonly EventRow[]): number[] =>
+  [...new Set(events.filter((e) => e.kind === 'violation' && e.payload.open_since).map((e) => Number(e.payload.fingerprint_id)))];
+
 /**
- * Hears the database (LISTEN shadowgate) and turns committed events into jobs. NOTIFY is only a
- * wake-up: on start, on every reconnect, on every notification (and shortly after) and every
- * `pollMs`, it empties the audit inbox into the audit log and the fingerprints, enqueues every
- * event past its watermark, once (deterministic job ids), then moves the watermark.
+ * Hears the database (LISTEN shadowgate) and turns committed events into announcements and jobs.
+ * NOTIFY is only a wake-up: on start, on every reconnect, on every notification (and shortly
+ * after) and every `pollMs`, it empties the audit inbox into the audit log and the fingerprints and
+ * takes every event committed since its position, in commit-ordered batches (see
+ * sql/migrations/006_pipeline.sql): no transaction left open anywhere on the server holds it back.
  */
 export class EventProducer {
-  private subscriber?: Subscriber;
+  private listener?: Listener;
   private timer?: NodeJS.Timeout;
   private trailing?: NodeJS.Timeout;
   private running?: Promise<void>;
   private queued?: Promise<void>;
   private stopped = false;
+  private failing = false;
+  private lastBeat = 0;
 
   constructor(private readonly p: Runtime, private readonly pollMs = 1000) {}
 
+  /**
+   * Listens (reconnecting for as long as it takes: every reconnect is followed by a catch-up),
+   * drains once, then every `pollMs`. Never fails once started: a drain that fails (PostgreSQL or
+   * Redis away) is reported once per outage and tried again at the next wake-up.
+   */
   async start(): Promise<void> {
-    this.subscriber = await listen(
-      this.p.cfg.databaseUrl,
-      () => this.hint(),
-      (err) => console.error(`shadowgate producer: ${err.message}`),
-    );
+    this.listener = new Listener(this.p.cfg.databaseUrl, {
+      onHint: () => this.hint(),
+      onState: (up, detail) => console.error(`shadowgate producer: ${up ? 'listening again' : `lost the LISTEN connection (${detail}), reconnecting`}`),
+    });
+    await this.listener.ready;
     await this.wake(); // catch up on what was committed while we were away
     this.timer = setInterval(() => void this.wake(), this.pollMs);
   }
@@ -102,7 +109,13 @@ export class EventProducer {
     if (this.stopped) return Promise.resolve();
     if (!this.running) {
       this.running = this.drain()
-        .catch((err) => console.error(`shadowgate producer: ${(err as Error).message}`))
+        .then(() => {
+          if (this.failing) console.error('shadowgate producer: draining again');
+          this.failing = false;
+        }, (err: Error) => {
+          if (!this.failing) console.error(`shadowgate producer: drain failed, retrying every ${this.pollMs} ms: ${err.message}`);
+          this.failing = true;
+        })
         .finally(() => {
           this.running = undefined;
         });
@@ -115,20 +128,60 @@ export class EventProducer {
     return this.queued;
   }
 
+  /**
+   * Absorbs the audit inbox, then takes one batch (every transaction committed by now), page by
+   * page, each page in a transaction of its own that moves the event position.
+   */
   private async drain(): Promise<void> {
     await withTransaction(this.p.pool, (c) => absorbAudit(c));
     for (;;) {
-      const { events, upTo } = await pendingEvents(this.p.pool);
-      const jobs = routeEvents(events);
-      for (const queue of new Set(jobs.map((j) => j.queue))) {
-        await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({
-          name: j.name, data: j.data,
-          opts: queue === QUEUE.notifications ? notificationJobOptions(this.p, (j.data as NotificationJob).notificationId) : { jobId: j.jobId },
-        })));
-      }
-      await advanceEvents(this.p.pool, upTo);
-      if (events.length < EVENTS_PAGE) return;
+      const { more, notifications } = await withTransaction(this.p.pool, (c) => this.takePage(c));
+      for (const id of notifications) await enqueueNotification(this.p, id);
+      if (!more) break;
     }
+    if (Date.now() - this.lastBeat >= 5000) {
+      await heartbeat(this.p, 'producer');
+      this.lastBeat = Date.now();
+    }
+  }
+
+  /**
+   * One page of the batch in progress (starting one when none is): its jobs go to the queues
+   * (deterministic ids: a page taken again after a crash adds nothing), and its fresh violations
+   * are claimed and given their investigations in this transaction, the one that moves the
+   * position: a batch announces each fingerprint exactly once whatever fails when. The batch's
+   * last page records its one digest. Returns whether the batch has more pages, and the
+   * notifications to enqueue once committed.
+   */
+  private async takePage(c: Client): Promise<{ more: boolean; notifications: number[] }> {
+    const now = this.p.clock.now();
+    const pos = await lockEventPosition(c);
+    const target = pos.target ?? await beginBatch(c);
+    const events = await batchPage(c, { ...pos, target, after_txid: pos.target ? pos.after_txid : 0, after_id: pos.target ? pos.after_id : 0 });
+    const jobs = routeEvents(events);
+    for (const queue of new Set(jobs.map((j) => j.queue))) {
+      await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({
+        name: j.name, data: j.data,
+        opts: queue === QUEUE.notifications ? notificationJobOptions((j.data as NotificationJob).notificationId) : { jobId: j.jobId },
+      })));
+    }
+    const fresh = freshFingerprints(events);
+    if (fresh.length) {
+      // window 0: every batch announces every fingerprint it touched
+      const windowMs = this.p.cfg.violationWindowSeconds * 1000;
+      await claimForAnnouncement(c, fresh, windowMs > 0 ? Math.floor(now.getTime() / windowMs) : now.getTime(), pos.batch);
+      await openInvestigations(c, fresh, this.p.cfg.thresholds.investigationHours, now);
+    }
+    if (events.length === EVENTS_PAGE) {
+      await batchProgress(c, events[events.length - 1]!);
+      return { more: true, notifications: [] };
+    }
+    const totals = await batchTotals(c, pos.batch);
+    const notifications = totals.length
+      ? await recordNotification(this.p, c, `violations:batch:${pos.batch}`, violationDigest(await batchTop(c, pos.batch, DIGEST_TOP), totals, this.p.cfg.dashboardUrl))
+      : [];
+    await endBatch(c);
+    return { more: false, notifications };
   }
 
   async stop(): Promise<void> {
@@ -137,6 +190,6 @@ export class EventProducer {
     if (this.trailing) clearTimeout(this.trailing);
     await this.queued;
     await this.running;
-    await this.subscriber?.close();
+    await this.listener?.close();
   }
 }

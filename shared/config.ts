@@ -31,6 +31,23 @@ export interface Config {
   doctorAllowRoles: string[];
   /** How often the producer compares the catalog with its saved copy (role changes fire no event). */
   driftCheckSeconds: number;
+  pipeline: PipelineTiming;
+}
+
+/**
+ * The pipeline's own clockwork (production defaults; the chaos suite compresses time through these,
+ * never through sleeps).
+ */
+export interface PipelineTiming {
+  /** how often workers look for due timers and deliveries (SHADOWGATE_SWEEP_MS) */
+  sweepMs: number;
+  /** how often workers rebuild from PostgreSQL what Redis should hold (SHADOWGATE_RECONCILE_SECONDS) */
+  reconcileSeconds: number;
+  /** first retry of a failed delivery, doubling up to the cap (SHADOWGATE_RETRY_BASE_MS, _RETRY_MAX_MS) */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** client timeout of a delivery's first attempt, doubling after each failed one (SHADOWGATE_SEND_TIMEOUT_MS) */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_ROLLOUT_ORDER = 'sm | motoko | ab,aa,bap | echo,ea | io';
@@ -74,6 +91,13 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new InputError(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+/** A period: zero would spin. */
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = num(env, name, fallback);
+  if (n === 0) throw new InputError(`${name} must be greater than 0`);
   return n;
 }
 
@@ -125,5 +149,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     violationWindowSeconds: num(env, 'SHADOWGATE_VIOLATION_WINDOW_SECONDS', 300),
     doctorAllowRoles: (env.SHADOWGATE_DOCTOR_ALLOW_ROLES ?? '').split(',').map((r) => r.trim()).filter(Boolean),
     driftCheckSeconds: num(env, 'SHADOWGATE_DRIFT_CHECK_SECONDS', 60),
+    pipeline: {
+      sweepMs: positive(env, 'SHADOWGATE_SWEEP_MS', 1000),
+      reconcileSeconds: positive(env, 'SHADOWGATE_RECONCILE_SECONDS', 60),
+      retryBaseMs: positive(env, 'SHADOWGATE_RETRY_BASE_MS', 2000),
+      retryMaxMs: positive(env, 'SHADOWGATE_RETRY_MAX_MS', 300_000),
+      sendTimeoutMs: positive(env, 'SHADOWGATE_SEND_TIMEOUT_MS', 30_000),
+    },
   };
 }

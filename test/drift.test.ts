@@ -168,7 +168,7 @@ describe('RLS switched off', () => {
     const slack = await slackSink();
     const prefix = `sgtest-drift-${process.pid}-${Date.now()}`;
     const cfg = loadConfig({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix });
-    const p = await openRuntime(cfg, { backoffMs: 20, poolMax: 4 });
+    const p = await openRuntime(cfg, { poolMax: 4 });
     const workers = await startWorkers(p);
     const producer = new EventProducer(p, 200);
     await producer.start();

@@ -33,7 +33,7 @@ describe('shadowgate run', () => {
     const env = { DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix };
     // a notification waiting in the queue before the workers start
     const cfg = loadConfig(env);
-    const p = await openRuntime(cfg, { backoffMs: 50, poolMax: 1 });
+    const p = await openRuntime(cfg, { poolMax: 1 });
     await notify(p, 'test:sigterm', { subject: 's', text: 'sigterm test', blocks: [] });
     await closeRuntime(p);
 

@@ -1,58 +1,46 @@
 import type { Job } from 'bullmq';
 import { HOUR } from '../shared/clock.js';
 import { withTransaction } from '../shared/db/pool.js';
-import { closeTimer, getTimer, investigationTimers, rescheduleTimer } from '../shared/db/timers.js';
-import { escalationMessage, violationDigest } from '../shared/notify/messages.js';
-import { claimFingerprintsForWindow, fingerprintWithLead } from '../shared/db/violations.js';
+import { closeTimers, fireTimers, lockDueInvestigations, type DueInvestigation } from '../shared/db/timers.js';
+import { escalationDigest, escalationMessage } from '../shared/notify/messages.js';
+import type { FingerprintWithLead } from '../shared/db/violations.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
-import { scheduleInvestigationTimers, scheduleTimer } from '../shared/jobs/timers.js';
-import { enqueueNotification, notify, recordNotification } from '../shared/notify/outbox.js';
+import { enqueueNotification, recordNotification } from '../shared/notify/outbox.js';
 import type { InvestigationJob } from '../shared/jobs/queues.js';
 
 /**
- * Fresh violations (a batch of unreviewed fingerprints): one real-time Slack message for those not
- * yet announced in the current window (floods become one digest; a fingerprint at most once per
- * window, with its running count), and an investigation for each, due 48 hours after its first
- * unreviewed occurrence. A timer that fires while the fingerprint is unreviewed escalates to the
- * lead (Slack and email), then reminds every 24 hours; a reviewed one closes quietly.
+ * Investigations (opened by the producer when it announces a violation, due 48 hours after the
+ * fingerprint's first unreviewed occurrence). Timers that come due (the workers' sweep wakes them,
+ * `{ timerIds }`) while the fingerprint is unreviewed escalate to the lead (Slack and email; those
+ * of one project due together in one message), then remind every 24 hours; a reviewed one closes
+ * quietly. The firing and its messages are one transaction: a crash in between loses neither.
  */
 export function investigationProcessor(p: Runtime) {
   const t = p.cfg.thresholds;
   return async (job: Job<InvestigationJob>): Promise<string> => {
     const now = p.clock.now();
-    if ('fingerprintIds' in job.data) {
-      const ids = job.data.fingerprintIds;
-      // window 0: every batch announces every fingerprint it touched
-      const windowMs = p.cfg.violationWindowSeconds * 1000;
-      const window = windowMs > 0 ? Math.floor(now.getTime() / windowMs) : now.getTime();
-      const notifications = await withTransaction(p.pool, async (c) => {
-        const rows = await claimFingerprintsForWindow(c, ids, window);
-        if (rows.length === 0) return [];
-        rows.sort((a, b) => a.id - b.id);
-        // the key names each fingerprint at its count: a replay of the same news is not news
-        const key = `violations:${windowMs > 0 ? window : 'each'}:${rows.map((r) => `${r.id}.${r.occurrences}`).join(',')}`;
-        return recordNotification(p, c, key, violationDigest(rows, p.cfg.dashboardUrl));
-      });
-      for (const id of notifications) await enqueueNotification(p, id);
-      await scheduleInvestigationTimers(p, await investigationTimers(p.pool, ids, t.investigationHours, now));
-      return notifications.length ? 'announced' : 'quiet';
-    }
-    const timer = await getTimer(p.pool, job.data.timerId);
-    if (!timer || timer.closed_at) return 'closed';
-    if (timer.due_at > now) {
-      await scheduleTimer(p, timer); // woke early (a stale job): sleep again
-      return 'early';
-    }
-    const f = await fingerprintWithLead(p.pool, Number(timer.subject));
-    if (!f || !f.open_since) {
-      await closeTimer(p.pool, timer.id, now);
-      return 'reviewed';
-    }
-    const next = await rescheduleTimer(p.pool, timer, new Date(now.getTime() + t.reminderHours * HOUR), true);
-    if (!next) return 'duplicate';
-    const lead = f.lead_slack ?? f.lead_email ?? `${f.project_id} lead`;
-    await notify(p, `escalation:${f.id}:${timer.id}:${timer.fired}`, escalationMessage(f, timer.due_at, timer.fired, lead, p.cfg.dashboardUrl), [f.lead_email]);
-    await scheduleTimer(p, next);
-    return 'escalated';
+    const ids = 'timerIds' in job.data ? job.data.timerIds : [job.data.timerId];
+    const notifications = await withTransaction(p.pool, async (c) => {
+      // locked with SKIP LOCKED and due-checked: copies of one wake-up fire a timer once
+      const due = await lockDueInvestigations(c, ids, now);
+      await closeTimers(c, due.filter((d) => !d.open_since).map((d) => d.timer_id), now);
+      const open = due.filter((d): d is DueInvestigation & FingerprintWithLead => !!d.open_since && d.id !== null);
+      await fireTimers(c, open.map((d) => d.timer_id), new Date(now.getTime() + t.reminderHours * HOUR));
+      const byProject = new Map<string, typeof open>();
+      for (const d of open) byProject.set(d.project_id, [...(byProject.get(d.project_id) ?? []), d]);
+      const made: number[] = [];
+      for (const [projectId, group] of byProject) {
+        const f = group[0]!;
+        const lead = f.lead_slack ?? f.lead_email ?? `${projectId} lead`;
+        // one fingerprint: its own message; many due together (a flood's): one digest per lead
+        const [key, msg] = group.length === 1
+          ? [`escalation:${f.id}:${f.timer_id}:${f.fired}`, escalationMessage(f, f.due_at, f.fired, lead, p.cfg.dashboardUrl)]
+          : [`escalation:${projectId}:${group.map((d) => `${d.timer_id}.${d.fired}`).join(',')}`, escalationDigest(projectId, group, lead, p.cfg.dashboardUrl)];
+        made.push(...await recordNotification(p, c, key, msg, [f.lead_email]));
+      }
+      return made;
+    });
+    for (const id of notifications) await enqueueNotification(p, id);
+    return notifications.length ? 'escalated' : 'nothing due';
   };
 }

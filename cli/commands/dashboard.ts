@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { closeRuntime, openRuntime } from '../../shared/jobs/runtime.js';
+import { runDaemon } from '../daemon.js';
 import { startDashboard } from '../dashboard/server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -19,19 +20,21 @@ export function registerDashboard(program: Command): void {
       const token: string | undefined = o.token ?? process.env.SHADOWGATE_DASHBOARD_TOKEN ?? undefined;
       if (!LOOPBACK.has(o.host) && !token) throw new InputError(`binding to ${o.host} needs --token (or SHADOWGATE_DASHBOARD_TOKEN)`);
       const cfg = loadConfig();
-      // queue depths are shown when Redis is there; the dashboard works without it
-      const rt = await openRuntime(cfg, {
-        poolMax: 5,
-        redis: 'optional',
-        onRedisMissing: (e: Error) => console.error(`shadowgate dashboard: no queue metrics (${e.message})`),
+      await runDaemon('dashboard', async () => {
+        // queue depths are shown when Redis is there; the dashboard works without it
+        const rt = await openRuntime(cfg, {
+          poolMax: 5,
+          redis: 'optional',
+          onRedisMissing: (e: Error) => console.error(`shadowgate dashboard: no queue metrics (${e.message})`),
+        });
+        const dash = await startDashboard({ pool: rt.pool, cfg, clock: rt.clock, host: o.host, port, token, queues: rt.queues });
+        console.log(`shadowgate dashboard: ${dash.url}${token ? '?token=…' : ''} (metrics at /metrics)`);
+        return {
+          async stop() {
+            await dash.close();
+            await closeRuntime(rt);
+          },
+        };
       });
-      const dash = await startDashboard({ pool: rt.pool, cfg, clock: rt.clock, host: o.host, port, token, queues: rt.queues });
-      console.log(`shadowgate dashboard: ${dash.url}${token ? '?token=…' : ''} (metrics at /metrics)`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
-      await dash.close();
-      await closeRuntime(rt);
     });
 }

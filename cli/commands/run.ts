@@ -3,6 +3,7 @@ import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { closeRuntime, openRuntime, type Runtime } from '../../shared/jobs/runtime.js';
 import { DriftWatch } from '../../producers/drift-watch.js';
+import { runDaemon } from '../daemon.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { startWorkers } from '../../workers/start.js';
 
@@ -30,20 +31,20 @@ export function registerRun(program: Command): void {
     .action(async (what = 'all') => {
       if (!['all', 'producers', 'workers'].includes(what)) throw new InputError(`unknown part "${what}" (producers or workers)`);
       const cfg = loadConfig();
-      const rt = await openRuntime(cfg);
-      if (what !== 'producers') {
-        if (!cfg.slackWebhookUrl) console.error('shadowgate: SLACK_WEBHOOK_URL is not set: Slack messages are recorded as failed, not sent');
-        if (!cfg.smtpUrl) console.error('shadowgate: SMTP_URL is not set: emails are recorded as failed, not sent');
-      }
-      const running = await startPipeline(rt, what);
-      console.log(`shadowgate: ${what === 'all' ? 'producers and workers' : what} running (Ctrl-C to stop)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+      await runDaemon(what === 'all' ? 'run' : `run ${what}`, async () => {
+        const rt = await openRuntime(cfg);
+        if (what !== 'producers') {
+          if (!cfg.slackWebhookUrl) console.error('shadowgate: SLACK_WEBHOOK_URL is not set: Slack messages are recorded as failed, not sent');
+          if (!cfg.smtpUrl) console.error('shadowgate: SMTP_URL is not set: emails are recorded as failed, not sent');
+        }
+        const running = await startPipeline(rt, what);
+        console.log(`shadowgate: ${what === 'all' ? 'producers and workers' : what} running (Ctrl-C to stop)`);
+        return {
+          async stop() {
+            await running.stop();
+            await closeRuntime(rt);
+          },
+        };
       });
-      await running.stop();
-      await closeRuntime(rt);
-      console.log('shadowgate: stopped');
     });
 }

@@ -3,11 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Subscriber } from 'pg-listen';
 import type { Clock } from '../../shared/clock.js';
 import type { Config } from '../../shared/config.js';
 import { absorbAndReadDashboardState, type DashboardState } from './state.js';
-import { listen } from '../../shared/db/listen.js';
+import { Listener } from '../../shared/db/listener.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { createMetrics } from './metrics.js';
 import { projectRoot } from '../../shared/paths.js';
@@ -100,12 +99,16 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
     server.listen(o.port, o.host, resolve);
   });
   let hint: ReturnType<typeof setTimeout> | undefined;
-  const sub: Subscriber = await listen(o.cfg.databaseUrl, () => {
-    hint ??= setTimeout(() => {
-      hint = undefined;
-      void push();
-    }, 100); // a burst of commits: one refresh
-  }, (err) => console.error(`shadowgate dashboard: ${err.message}`));
+  const sub = new Listener(o.cfg.databaseUrl, {
+    onHint: () => {
+      hint ??= setTimeout(() => {
+        hint = undefined;
+        void push();
+      }, 100); // a burst of commits: one refresh
+    },
+    onState: (up, detail) => console.error(`shadowgate dashboard: ${up ? 'listening again' : `lost the database (${detail}), reconnecting`}`),
+  });
+  await sub.ready;
   const tick = setInterval(() => void push(), (o.refreshSeconds ?? 5) * 1000);
   const { port } = server.address() as AddressInfo;
   return {

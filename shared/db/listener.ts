@@ -58,7 +58,7 @@ export class Listener {
           if (n.channel === 'shadowgate') this.o.onHint();
         });
         await client.query('LISTEN shadowgate');
-        if (up !== true) this.o.onState?.(true, 'listening');
+        if (up === false) this.o.onState?.(true, 'listening again');
         up = true;
         backoff = 100;
         this.firstConnect();

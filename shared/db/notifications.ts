@@ -20,20 +20,41 @@ export async function createNotification(
   return row?.id ?? null;
 }
 
-export async function getNotification(db: Queryable, id: number): Promise<NotificationRow | undefined> {
-  return queryFirst<NotificationRow>(db, 'notification-get', [id]);
+/** A pending notification leased for one delivery attempt. */
+export interface LeasedNotification {
+  id: number;
+  channel: 'slack' | 'email';
+  target: string;
+  subject: string;
+  body: NotificationRow['body'];
+  attempts: number;
+  created_at: Date;
 }
 
-export async function markSent(db: Queryable, id: number, at: Date): Promise<void> {
-  await execute(db, 'notification-sent', [id, at]);
+/**
+ * Leases pending notification `id` for one attempt of at most `ms` (undefined: sent, failed, or
+ * another worker's attempt is in flight). One attempt at a time per message: a slow endpoint gets
+ * no second copy while the first is still waiting for its answer.
+ */
+export async function leaseNotification(db: Queryable, id: number, ms: number): Promise<LeasedNotification | undefined> {
+  return queryFirst<LeasedNotification>(db, 'notification-lease', [id, ms]);
 }
 
-export async function markAttemptFailed(db: Queryable, id: number, error: string, final: boolean): Promise<void> {
-  await execute(db, 'notification-attempt-failed', [id, error, final]);
+/**
+ * Leases, with `lead`, the other notifications of its channel and target held back by failed
+ * attempts, oldest first, as many as fit in `maxChars` of text (they go out together).
+ */
+export async function leaseHeldWith(db: Queryable, lead: LeasedNotification, maxChars: number, ms: number): Promise<LeasedNotification[]> {
+  return queryRows<LeasedNotification>(db, 'notifications-lease-held', [lead.id, lead.channel, lead.target, maxChars, ms]);
 }
 
-export async function pendingNotifications(db: Queryable): Promise<number[]> {
-  return (await queryRows<{ id: number }>(db, 'notifications-pending')).map((r) => r.id);
+export async function markSent(db: Queryable, ids: readonly number[]): Promise<void> {
+  await execute(db, 'notifications-sent', [ids]);
+}
+
+/** A failed attempt: `permanent` fails them for good, otherwise the next attempt is due in `retryInMs`. */
+export async function markAttemptFailed(db: Queryable, ids: readonly number[], error: string, permanent: boolean, retryInMs: number): Promise<void> {
+  await execute(db, 'notifications-attempt-failed', [ids, error, permanent, retryInMs]);
 }
 
 /** How many notifications each channel has in each status (the dashboard's metrics). */

@@ -22,6 +22,9 @@ export function describeUrl(url: string): string {
 export function createPool(url: string, max = 5): Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
   pool.on('error', (err) => console.error(`shadowgate: idle database connection failed: ${err.message}`));
+  // a connection lost while checked out (a restart, a failover) fails the query in flight; the pool
+  // listens only on idle ones, and an 'error' event nobody listens to would end the process
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from './pool.js';
 import { execute, queryFirst, queryOne, queryRows } from './sql.js';
+import type { FingerprintWithLead } from './violations.js';
 
 export interface Timer {
   id: number;
@@ -24,13 +25,12 @@ export async function findOpenTimer(db: Queryable, kind: Timer['kind'], subject:
 }
 
 /**
- * The open investigation timers of the given fingerprints, opening those still missing: each is due
- * `hours` after the fingerprint's first unreviewed occurrence (or after `now`, when the workers'
- * clock is behind the database's, as in the demo's replayed rollout).
+ * Opens an investigation for each unreviewed fingerprint among `fingerprintIds` that has none: due
+ * `hours` after its first unreviewed occurrence (or after `now`, when the workers' clock is behind
+ * the database's, as in the demo's replayed rollout). The workers' sweep fires it when due.
  */
-export async function investigationTimers(db: Queryable, fingerprintIds: readonly number[], hours: number, now: Date): Promise<Timer[]> {
+export async function openInvestigations(db: Queryable, fingerprintIds: readonly number[], hours: number, now: Date): Promise<void> {
   await execute(db, 'timers-investigation-open', [fingerprintIds, hours, now]);
-  return queryRows<Timer>(db, 'timers-investigation', [fingerprintIds]);
 }
 
 export async function getTimer(db: Queryable, id: number): Promise<Timer | undefined> {
@@ -71,4 +71,27 @@ export interface DescribedTimer {
 
 export async function describedOpenTimers(db: Queryable): Promise<DescribedTimer[]> {
   return queryRows<DescribedTimer>(db, 'timers-open-described');
+}
+
+/** A due investigation timer with its fingerprint (fingerprint fields null if it is gone). */
+export interface DueInvestigation extends Omit<FingerprintWithLead, 'id' | 'project_id'> {
+  timer_id: number;
+  fired: number;
+  due_at: Date;
+  id: number | null;
+  project_id: string | null;
+}
+
+/** Locks the open investigation timers among `ids` due at `now` (skipping those another worker holds). */
+export async function lockDueInvestigations(db: Queryable, ids: readonly number[], now: Date): Promise<DueInvestigation[]> {
+  return queryRows<DueInvestigation>(db, 'timers-investigation-due-lock', [ids, now]);
+}
+
+/** Counts a firing of each timer and makes it due again at `next`. */
+export async function fireTimers(db: Queryable, ids: readonly number[], next: Date): Promise<void> {
+  await execute(db, 'timers-fire', [ids, next]);
+}
+
+export async function closeTimers(db: Queryable, ids: readonly number[], at: Date): Promise<void> {
+  await execute(db, 'timers-close-many', [ids, at]);
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from './pool.js';
-import { queryOne, queryRows, queryFirst } from './sql.js';
+import type { DigestTotal, FingerprintInfo } from '../notify/messages.js';
+import { execute, queryOne, queryRows } from './sql.js';
 import { InputError } from '../errors.js';
 
 export type Resolution = 'code-fix' | 'acl-change' | 'false-positive';
@@ -103,13 +104,20 @@ export interface FingerprintWithLead {
 }
 
 /**
- * Claims the unreviewed fingerprints among `ids` for a notification window (those not claimed for
- * it yet): a retried or replayed job announces nothing twice. In the caller's transaction.
+ * Claims for announcement batch `batch` the unreviewed fingerprints among `ids` not announced in
+ * notification window `window` yet. In the transaction that moves the event position: each batch
+ * announces a fingerprint once, and a replay announces nothing.
  */
-export async function claimFingerprintsForWindow(db: Queryable, ids: readonly number[], window: number): Promise<FingerprintWithLead[]> {
-  return queryRows<FingerprintWithLead>(db, 'fingerprints-claim-window', [ids, window]);
+export async function claimForAnnouncement(db: Queryable, ids: readonly number[], window: number, batch: number): Promise<number> {
+  return execute(db, 'fingerprints-announce-claim', [ids, window, batch]);
 }
 
-export async function fingerprintWithLead(db: Queryable, id: number): Promise<FingerprintWithLead | undefined> {
-  return queryFirst<FingerprintWithLead>(db, 'fingerprint-with-lead', [id]);
+/** What announcement batch `batch` claimed: per project, fingerprints and row accesses. */
+export async function batchTotals(db: Queryable, batch: number): Promise<DigestTotal[]> {
+  return queryRows<DigestTotal>(db, 'fingerprints-batch-totals', [batch]);
+}
+
+/** The `n` fingerprints of announcement batch `batch` with the most row accesses. */
+export async function batchTop(db: Queryable, batch: number, n: number): Promise<FingerprintInfo[]> {
+  return queryRows<FingerprintInfo>(db, 'fingerprints-batch-top', [batch, n]);
 }

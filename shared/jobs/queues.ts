@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { outageLog } from './outage-log.js';
 
 /** Queue names and job payloads: one queue per worker file in workers/. */
 export const QUEUE = {
@@ -12,8 +13,8 @@ export const QUEUE = {
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export interface EligibilityJob { projectId: string }
-/** either unreviewed fingerprints that just saw violations (one job per producer batch), or a timer */
-export type InvestigationJob = { fingerprintIds: number[] } | { timerId: number };
+/** investigation timers to fire: those the workers' sweep found due, or one (a reminder's wake-up) */
+export type InvestigationJob = { timerIds: number[] } | { timerId: number };
 export interface ShadowClockJob { eventId: number; kind: 'permission_change' | 'code_change'; projectId: string; payload: Record<string, unknown> }
 export type LingeringJob = { projectId: string } | { timerId: number };
 export interface NotificationJob { notificationId: number }
@@ -31,6 +32,8 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       prefix,
       defaultJobOptions: { removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
     });
+    // Redis restarting: the queue reconnects on its own; an unheard 'error' would end the process
+    q[name].on('error', outageLog(`queue ${name}`));
   }
   return q;
 }

@@ -12,8 +12,6 @@ export interface Runtime {
   clock: Clock;
   connection: Redis;
   queues: Queues;
-  /** retry delay base of notification deliveries (ms) */
-  backoffMs: number;
 }
 
 /** A runtime whose Redis may be missing (the dashboard works without queue metrics). */
@@ -21,7 +19,6 @@ export type DatabaseRuntime = Omit<Runtime, 'connection' | 'queues'> & Partial<P
 
 export interface RuntimeOptions {
   clock?: Clock;
-  backoffMs?: number;
   /** connections of the pool */
   poolMax?: number;
 }
@@ -51,7 +48,7 @@ export async function openRuntime(
   cfg: Config, o: RuntimeOptions & { redis?: 'optional'; onRedisMissing?(e: Error): void } = {},
 ): Promise<DatabaseRuntime> {
   const pool = createPool(cfg.databaseUrl, o.poolMax ?? 10);
-  const base = { pool, cfg, clock: o.clock ?? systemClock, backoffMs: o.backoffMs ?? 2000 };
+  const base = { pool, cfg, clock: o.clock ?? systemClock };
   try {
     await checkDatabase(pool, cfg.databaseUrl);
     const connection = await connectRedis(cfg.redisUrl);

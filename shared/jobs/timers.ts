@@ -16,11 +16,6 @@ export async function scheduleTimer(p: Runtime, t: Timer): Promise<void> {
   await p.queues[timerQueue(t)].add(j.name, j.data, j.opts);
 }
 
-/** scheduleTimer for many investigation timers in one round trip. */
-export async function scheduleInvestigationTimers(p: Runtime, timers: readonly Timer[]): Promise<void> {
-  if (timers.length) await p.queues[QUEUE.investigation].addBulk(timers.map((t) => timerJob(p, t)));
-}
-
 /** After a clock jump (the demo's accelerated clock): wake every open timer that is now due. */
 export async function wakeDueTimers(p: Runtime, timers: readonly Timer[]): Promise<number> {
   const now = p.clock.now();

@@ -37,3 +37,17 @@ export function retryDelayMs(attempts: number, baseMs: number, maxMs: number, ra
  * waits twice as long, so a slow endpoint costs at most about one duplicate, not one per attempt.
  */
 export const attemptTimeoutMs = (attempts: number, baseMs: number) => baseMs * 2 ** Math.min(attempts, 3);
+
+/** At most this much text goes out in one message of held-back notifications (Slack takes 40,000). */
+export const HELD_TEXT_BUDGET = 35_000;
+
+/**
+ * Notifications held back by an outage, delivered together: one message with each one's text,
+ * oldest first (callers keep the total within HELD_TEXT_BUDGET).
+ */
+export function heldBackMessage(held: ReadonlyArray<{ subject: string; body: { text: string }; created_at: Date }>): { subject: string; text: string } {
+  const since = held.reduce((a, n) => (n.created_at < a ? n.created_at : a), held[0]!.created_at).toISOString();
+  const subject = `[shadowgate] ${held.length} messages held back since ${since}`;
+  const text = `${held.length} messages held back since ${since} (delivery was failing), oldest first:\n\n${held.map((n) => n.body.text).join('\n\n———\n\n')}`;
+  return { subject, text };
+}

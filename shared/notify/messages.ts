@@ -23,29 +23,45 @@ export type FingerprintInfo = Pick<Fingerprint, 'project_id' | 'table_name' | 'o
 const violationLine = (f: FingerprintInfo) =>
   `${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason}), owner ${f.row_project_id ?? 'NULL'}: ${f.occurrences} row access(es) so far, fingerprint #${f.id}`;
 
-/** Up to this many fingerprints are listed in a digest's text (Slack takes 40,000 characters). */
-export const DIGEST_MAX_LINES = 500;
+/**
+ * A digest names at most this many fingerprints (those with the most row accesses) and counts the
+ * rest: ~25,000 characters at most whatever the flood (Slack takes 40,000).
+ */
+export const DIGEST_TOP = 100;
+
+/** What an announcement batch holds for one project. */
+export interface DigestTotal {
+  project_id: string;
+  fingerprints: number;
+  occurrences: number;
+}
 
 /**
- * Unreviewed violation fingerprints announced together: one message per batch, whatever the flood.
- * Each line carries the running count.
+ * Unreviewed violation fingerprints announced together: one message per producer batch, whatever
+ * the flood, bounded in size: the totals per project, the `top` fingerprints (DIGEST_TOP at most,
+ * with their running counts) and a pointer to `shadowgate violations` for the rest.
  */
-export function violationDigest(fps: readonly FingerprintInfo[], dashboardUrl?: string): Message {
-  const projects = [...new Set(fps.map((f) => f.project_id))];
-  const subject = fps.length === 1
-    ? `[shadowgate] ${violationLine(fps[0]).split(':').slice(0, 2).join(':')}`
-    : `[shadowgate] ${fps.length} violation fingerprints in ${projects.join(', ')}`;
+export function violationDigest(top: readonly FingerprintInfo[], totals: readonly DigestTotal[], dashboardUrl?: string): Message {
+  const count = totals.reduce((n, t) => n + t.fingerprints, 0);
+  const rows = totals.reduce((n, t) => n + t.occurrences, 0);
+  const projects = totals.map((t) => t.project_id);
+  const shown = projects.slice(0, 10).join(', ') + (projects.length > 10 ? ` and ${projects.length - 10} more projects` : '');
+  const subject = count === 1 && top[0]
+    ? `[shadowgate] ${violationLine(top[0]).split(':').slice(0, 2).join(':')}`
+    : `[shadowgate] ${count} violation fingerprints in ${shown}`;
   const next = `shadowgate violations${projects.length === 1 ? ` --project ${projects[0]}` : ''}`;
-  const lines = fps.slice(0, DIGEST_MAX_LINES).map(violationLine);
-  if (fps.length > DIGEST_MAX_LINES) lines.push(`... and ${fps.length - DIGEST_MAX_LINES} more`);
+  const lines = top.slice(0, DIGEST_TOP).map(violationLine);
+  if (count > lines.length) {
+    lines.push(`... and ${count - lines.length} more: ${count} fingerprints, ${rows} row accesses in all (${totals.slice(0, 10).map((t) => `${t.project_id} ${t.fingerprints}`).join(', ')})`);
+  }
   const text = `${lines.join('\n')}\nInvestigate within 48 hours. Next: ${next}`;
   const b: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: (fps.length === 1 ? `Would-be denial in ${projects[0]}` : `${fps.length} would-be denials`).slice(0, 150) } },
-    ...fps.slice(0, 10).map((f) => ({ type: 'section', fields: [
+    { type: 'header', text: { type: 'plain_text', text: (count === 1 ? `Would-be denial in ${projects[0]}` : `${count} would-be denials`).slice(0, 150) } },
+    ...top.slice(0, 10).map((f) => ({ type: 'section', fields: [
       { type: 'mrkdwn', text: `*${f.project_id}* #${f.id}\n${f.table_name} ${f.operation}` },
       { type: 'mrkdwn', text: `*owner* ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}\n${f.occurrences} row access(es)` },
     ] })),
-    ...(fps.length > 10 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${fps.length - 10} more` }] }] : []),
+    ...(count > 10 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${count - Math.min(10, top.length)} more` }] }] : []),
     { type: 'section', text: { type: 'mrkdwn', text: `Next: \`${next}\`` } },
   ];
   if (dashboardUrl) b.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${dashboardUrl}|Dashboard>` }] });
@@ -59,6 +75,25 @@ export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: num
   return { subject, text, blocks: blocks(`Investigation overdue: ${f.project_id} #${f.id}`, [
     ['Lead', lead], ['Due', dueAt.toISOString()], ['Table / operation', `${f.table_name} ${f.operation}`], ['Reason', f.denied_reason],
     ['Row accesses', String(f.occurrences)],
+  ], next, dashboardUrl) };
+}
+
+/** Fingerprints named one per line in an escalation digest; the rest are counted. */
+export const ESCALATION_TOP = 20;
+
+/**
+ * Investigations of one project that came due together (a flood's timers are due at the same
+ * time): one message to the lead, naming the ones with the most row accesses and counting the rest.
+ */
+export function escalationDigest(projectId: string, fps: readonly FingerprintInfo[], lead: string, dashboardUrl?: string): Message {
+  const top = [...fps].sort((a, b) => b.occurrences - a.occurrences || a.id - b.id).slice(0, ESCALATION_TOP);
+  const subject = `[shadowgate] ESCALATION: ${fps.length} fingerprints in ${projectId} not root-caused within 48 hours`;
+  const next = `shadowgate violations --project ${projectId}`;
+  const lines = top.map((f) => `#${f.id} ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses`);
+  if (fps.length > top.length) lines.push(`... and ${fps.length - top.length} more`);
+  const text = `${lead}: ${subject}.\n${lines.join('\n')}\nNext: ${next}`;
+  return { subject, text, blocks: blocks(`Investigations overdue: ${fps.length} in ${projectId}`, [
+    ['Lead', lead], ['Fingerprints', String(fps.length)], ['Most row accesses', lines.slice(0, 5).join('\n')],
   ], next, dashboardUrl) };
 }
 

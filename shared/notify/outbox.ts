@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { createNotification } from '../db/notifications.js';
 import { jobId, QUEUE } from '../jobs/queues.js';
@@ -15,7 +16,7 @@ export async function recordNotification(
   for (const e of new Set(emails.filter((x): x is string => !!x))) targets.push({ channel: 'email', target: e });
   const ids: number[] = [];
   for (const t of targets) {
-    const key = t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey;
+    const key = boundedKey(t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey);
     const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
     if (id !== null) ids.push(id);
   }
@@ -29,11 +30,22 @@ export async function notify(p: Runtime, dedupeKey: string, msg: Message, emails
   return ids.length;
 }
 
-/** Options of a notification's delivery job (idempotent: one job id per notification). */
-export const notificationJobOptions = (p: Pick<Runtime, 'backoffMs'>, id: number) =>
-  ({ jobId: jobId('notif', id), attempts: 8, backoff: { type: 'exponential', delay: p.backoffMs } });
+/**
+ * A dedupe key as stored: a key longer than this is replaced by its SHA-256 (the unique index takes
+ * at most ~2,700 bytes; a digest of hundreds of fingerprints named them all).
+ */
+export const DEDUPE_KEY_MAX = 200;
+export const boundedKey = (key: string) =>
+  key.length <= DEDUPE_KEY_MAX ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 
-/** The delivery job of a recorded notification. */
+/** Options of a notification's first delivery job (gone once done: the database says whether another is due). */
+export const notificationJobOptions = (id: number) => ({ jobId: jobId('notif', id, 0), removeOnComplete: true, removeOnFail: true });
+
+/**
+ * The first delivery attempt of a recorded notification, right away. Later attempts are made by
+ * the workers' sweep when the database says they are due (`sweepDue`), so this job is only the fast
+ * path: lost with Redis, the sweep makes it again.
+ */
 export async function enqueueNotification(p: Runtime, id: number): Promise<void> {
-  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, notificationJobOptions(p, id));
+  await p.queues[QUEUE.notifications].add('send', { notificationId: id }, notificationJobOptions(id));
 }

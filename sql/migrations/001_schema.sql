@@ -44,8 +44,10 @@ CREATE TABLE shadowgate.rls_migration_status (
     shadow_started_at   timestamptz,
     -- value of the project's transaction counter when the shadow clock last started
     shadow_txn_baseline bigint NOT NULL DEFAULT 0,
-    -- audit rows of transactions from this id on count in the current shadow window
-    shadow_started_txid bigint NOT NULL DEFAULT 0
+    -- [pipeline] the snapshot taken when the shadow clock last started: audit rows of transactions
+    -- it does not see (they committed after it) count in the current shadow window; an xmin would
+    -- put violations committed before the reset after it while any transaction on the server is open
+    shadow_started_snapshot txid_snapshot NOT NULL DEFAULT '1:1:'
 );
 
 CREATE TABLE shadowgate.rls_phase_history (
@@ -146,13 +148,6 @@ CREATE TABLE shadowgate.reviews (
     at             timestamptz NOT NULL
 );
 
--- Where the event producer has got to (a transaction-id watermark).
-CREATE TABLE shadowgate.watermarks (
-    name text PRIMARY KEY,
-    txid bigint NOT NULL
-);
-INSERT INTO shadowgate.watermarks VALUES ('events', 0);
-
 -- The outbox: every event the pipeline reacts to, written in the transaction that caused it.
 CREATE TABLE shadowgate.events (
     id         bigserial PRIMARY KEY,
@@ -162,7 +157,9 @@ CREATE TABLE shadowgate.events (
     payload    jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX events_txid ON shadowgate.events (txid);
+-- [pipeline] ordering columns: (txid, id) is the producer's total order; where it stands is in
+-- shadowgate.event_position (006_pipeline.sql), which also says why no long transaction holds it back.
+CREATE INDEX events_txid ON shadowgate.events (txid, id);
 
 -- Recorded code/permission changes (record-change), for the shadow clock worker and the history.
 CREATE TABLE shadowgate.changes (

@@ -296,7 +296,7 @@ BEGIN
                  ELSE false END
         RETURNING *
     ), batch AS (
-        SELECT a.*, s.shadow_started_at, s.shadow_started_txid,
+        SELECT a.*, s.shadow_started_at, s.shadow_started_snapshot,
                md5(concat_ws('|', a.project_id, a.table_name, a.operation,
                              coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
           FROM ins a
@@ -309,7 +309,8 @@ BEGIN
     ), agg AS (
         SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
                sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
-               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL AND txid >= shadow_started_txid), 0) AS win
+               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL
+                                                     AND NOT txid_visible_in_snapshot(txid, shadow_started_snapshot)), 0) AS win
           FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
     ), folded AS (
         INSERT INTO shadowgate.violation_fingerprints AS f

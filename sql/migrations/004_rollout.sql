@@ -49,8 +49,9 @@ AS $$
 $$;
 
 -- Starts the shadow clock afresh: transactions and violations are counted from p_at on. Violations
--- are attributed by transaction id, not by time: rows of transactions that had all finished before
--- the reset (below the snapshot's xmin) are out of the new window, everything later is in.
+-- are attributed by transaction, not by time: rows of transactions that had committed before the
+-- reset (visible in its snapshot) are out of the new window, everything committed later is in,
+-- however long other transactions on the server stay open ([pipeline] item: no global horizon).
 -- Callers hold lock_audit().
 CREATE FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamptz) RETURNS void
 LANGUAGE sql
@@ -58,14 +59,15 @@ AS $$
     UPDATE shadowgate.rls_migration_status s
        SET shadow_started_at = p_at,
            shadow_txn_baseline = shadowgate.txn_count(g.seq_no),
-           shadow_started_txid = txid_snapshot_xmin(txid_current_snapshot())
+           shadow_started_snapshot = txid_current_snapshot()
       FROM shadowgate.project_registry g
      WHERE g.project_id = s.project_id AND s.project_id = p;
     UPDATE shadowgate.violation_fingerprints f
        SET window_occurrences = coalesce((
              SELECT sum(a.row_count) FROM shadowgate.rls_audit_log a
               WHERE a.would_be_denied AND a.project_id = f.project_id
-                AND a.txid >= txid_snapshot_xmin(txid_current_snapshot())
+                AND a.txid >= txid_snapshot_xmin(txid_current_snapshot())  -- the index's range; exactly:
+                AND NOT txid_visible_in_snapshot(a.txid, txid_current_snapshot())
                 AND a.table_name = f.table_name AND a.operation = f.operation
                 AND a.row_project_id IS NOT DISTINCT FROM f.row_project_id
                 AND a.denied_reason = f.denied_reason), 0)

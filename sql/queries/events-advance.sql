@@ -1,1 +1,0 @@
-UPDATE shadowgate.watermarks SET txid = greatest(txid, $1) WHERE name = 'events'

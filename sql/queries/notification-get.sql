@@ -1,3 +1,0 @@
-SELECT id, dedupe_key, channel, target, subject, body, status, attempts
-  FROM shadowgate.notifications
- WHERE id = $1

@@ -1,1 +1,0 @@
-SELECT id FROM shadowgate.notifications WHERE status = 'pending' ORDER BY id

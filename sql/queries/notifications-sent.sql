@@ -1,0 +1,3 @@
+UPDATE shadowgate.notifications
+   SET status = 'sent', sent_at = now(), attempts = attempts + 1, lease_until = NULL
+ WHERE id = ANY ($1)

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { doctor, type Finding } from '../shared/db/doctor.js';
+import { loadConfig } from '../shared/config.js';
+import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
 import { ADMIN_URL, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects } from './support/seed.js';
@@ -63,6 +65,8 @@ describe('shadowgate doctor', () => {
       expect(out.clean).toBe(false);
       expect(out.findings.map((f: Finding) => `${f.kind} ${f.object}`)).toEqual(['privilege public.docs', 'view public.all_docs']);
       expect(report.stdout).toContain('Warning: shadowgate doctor finds 2 routes around the policies or around recording (run `shadowgate doctor`)');
+      const dash = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());
+      expect(dash.doctor_warning).toBe('Warning: shadowgate doctor finds 2 routes around the policies or around recording (run `shadowgate doctor`)');
     } finally {
       await db.pool.query(`DROP VIEW public.all_docs`);
       await db.pool.query(`REVOKE ALL ON public.docs FROM PUBLIC`);

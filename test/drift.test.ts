@@ -108,6 +108,24 @@ describe('changes PostgreSQL fires an event for reset the shadow clock by themse
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM shadowgate.protected_tables WHERE table_name = 'public.notes'`)).rows[0].n).toBe(0);
   });
 
+  it('shadowgate\'s own policy DDL is no drift; the same statement from anyone else is', async () => {
+    await shadowSince3Days('io');
+    const n = (await resets('io')).length;
+    await db.pool.query(`CREATE FUNCTION shadowgate.test_rewrite() RETURNS void LANGUAGE plpgsql AS $$
+                           BEGIN EXECUTE 'ALTER POLICY shadowgate_delete ON public.docs USING (false)'; END $$`);
+    try {
+      await db.pool.query('SELECT shadowgate.test_rewrite()');
+      expect(await resets('io')).toHaveLength(n);
+      await db.pool.query(`ALTER POLICY shadowgate_delete ON public.docs USING (true)`);
+      expect(await resets('io')).toHaveLength(n + 1);
+      expect((await resets('io')).at(-1)!.reason).toContain('policy shadowgate_delete on public.docs changed');
+    } finally {
+      await db.pool.query(`SELECT shadowgate.protect('public.docs')`); // shadowgate's own again: its policies back, no reset
+      await db.pool.query('DROP FUNCTION shadowgate.test_rewrite()');
+    }
+    expect(await resets('io')).toHaveLength(n + 1);
+  });
+
   it('a new partition of a protected table is protected without restarting any clock', async () => {
     await db.pool.query(`CREATE TABLE public.log (project_id text, at date) PARTITION BY RANGE (at)`);
     await db.pool.query(`SELECT shadowgate.protect_table('public.log')`);

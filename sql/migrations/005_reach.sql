@@ -216,6 +216,33 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The policies of the protected tables, one item each (what a policy says, as a digest).
+CREATE FUNCTION shadowgate.drift_policy_items() RETURNS TABLE (item text, table_oid oid, part boolean, value text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('policy %I on %s', pol.polname, c.oid::regclass), c.oid, c.relispartition,
+           md5(concat_ws('|', pol.polcmd, pol.polpermissive, pol.polroles::text,
+                         pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)))
+      FROM shadowgate.protected_tables p
+      JOIN pg_class c ON c.oid = p.table_oid
+      JOIN pg_policy pol ON pol.polrelid = c.oid
+$$;
+
+-- Saves shadowgate's own policies as they are now: what its functions regenerate (on every phase,
+-- project or permission change) is no drift, and this is cheaper than a whole comparison.
+CREATE FUNCTION shadowgate.drift_accept_own_policies() RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH cur AS (
+        SELECT * FROM shadowgate.drift_policy_items() WHERE item LIKE 'policy shadowgate\_% on %'
+    ), up AS (
+        INSERT INTO shadowgate.drift_state (item, table_oid, part, value)
+        SELECT item, table_oid, part, value FROM cur ORDER BY item
+        ON CONFLICT (item) DO UPDATE SET value = EXCLUDED.value, table_oid = EXCLUDED.table_oid, part = EXCLUDED.part
+        WHERE drift_state.value IS DISTINCT FROM EXCLUDED.value
+    )
+    DELETE FROM shadowgate.drift_state s
+     WHERE s.item LIKE 'policy shadowgate\_% on %' AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.item = s.item)
+$$;
+
 -- The catalog facts that decide who can reach protected rows, one item each (see the header).
 -- Plain catalog reads (no has_*_privilege()): a role dropped meanwhile by another session cannot
 -- make it fail.
@@ -246,10 +273,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            oid, relispartition, privs
       FROM acl
     UNION ALL
-    SELECT format('policy %I on %s', pol.polname, t.name), t.oid, t.relispartition,
-           md5(concat_ws('|', pol.polcmd, pol.polpermissive, pol.polroles::text,
-                         pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)))
-      FROM t JOIN pg_policy pol ON pol.polrelid = t.oid
+    SELECT * FROM shadowgate.drift_policy_items()
     UNION ALL
     SELECT format('member %s of %s', pg_get_userbyid(m.member), pg_get_userbyid(m.roleid)), NULL, false,
            CASE WHEN m.admin_option THEN 'with admin option' ELSE 'member' END
@@ -366,6 +390,10 @@ BEGIN
     GET DIAGNOSTICS ctx = PG_CONTEXT;
     nl := position(E'\n' IN ctx);
     own := nl > 0 AND substr(ctx, nl + 1) ~ 'PL/pgSQL function shadowgate\.';
+    IF own AND tg_tag IN ('CREATE POLICY', 'ALTER POLICY', 'DROP POLICY') THEN
+        PERFORM shadowgate.drift_accept_own_policies();
+        RETURN;
+    END IF;
     IF tg_tag = 'CREATE TABLE' AND NOT EXISTS (
            SELECT 1 FROM pg_inherits i
             WHERE i.inhparent IN (SELECT table_oid FROM shadowgate.protected_tables)

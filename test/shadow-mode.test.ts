@@ -218,7 +218,9 @@ describe('enforcing', () => {
 });
 
 describe('transaction counting', () => {
-  it('counts each transaction once per project, in every phase, and not read-only ones', async () => {
+  beforeAll(() => setPhase(db.pool, 'motoko', 'shadow'));
+
+  it('counts each transaction once per project while it is in shadow, and not read-only ones', async () => {
     const before = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
     await asApp(db.app, 'motoko', async (c) => {
       await c.query(`SELECT shadowgate.set_project_context('motoko')`);
@@ -231,6 +233,11 @@ describe('transaction counting', () => {
     c.release();
     const after = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
     expect(after - before).toBe(2);
+    // outside shadow nothing reads the count: set_project_context() is then a plain set_config()
+    await setPhase(db.pool, 'motoko', 'enforcing');
+    await asApp(db.app, 'motoko', async () => undefined);
+    await setPhase(db.pool, 'motoko', 'shadow');
+    expect((await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n).toBe(after);
   });
 
   it('never makes a transaction take a transaction id (a read-only one stays without commit flush)', async () => {

@@ -48,9 +48,13 @@ CREATE FUNCTION shadowgate.as_bigint(v text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN v ~ '^[+-]?[0-9]{1,18}$' THEN v::bigint END $$;
 
--- The application calls this first in every transaction. It never fails for an unknown project:
--- in shadow an unknown project is recorded, in enforcing it sees nothing.
-CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
+-- The application calls set_project_context(p) first in every transaction. It never fails for
+-- an unknown project: in shadow an unknown project is recorded, in enforcing it sees nothing.
+-- Transactions count only while their project is in shadow (that is all eligibility reads), so
+-- set_project_context() is generated like the policies: an inlined set_config() for every project
+-- not in shadow (what a hand-written tenant policy's application runs), declare_counted() for those
+-- in shadow. See context_function().
+CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n integer;
@@ -71,6 +75,23 @@ BEGIN
     END IF;
     RETURN p_project;
 END $$;
+
+-- SQL text of set_project_context() for the current phases.
+CREATE FUNCTION shadowgate.context_function() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format($f$CREATE OR REPLACE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
+LANGUAGE sql VOLATILE AS %L$f$,
+        CASE WHEN count(*) = 0 THEN 'SELECT set_config(''shadowgate.project_id'', coalesce(p_project, ''''), true)'
+             ELSE format('SELECT CASE WHEN p_project = ANY (%L::text[]) THEN shadowgate.declare_counted(p_project)
+            ELSE set_config(''shadowgate.project_id'', coalesce(p_project, ''''), true) END',
+                         array_agg(project_id::text ORDER BY project_id)) END)
+      FROM shadowgate.rls_migration_status WHERE migration_phase = 'shadow'
+$$;
+
+CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
+LANGUAGE sql VOLATILE
+AS $$ SELECT set_config('shadowgate.project_id', coalesce(p_project, ''), true) $$;
 
 -- SQL text: the protected column of table tid, in the type its comparisons use, and the declared
 -- project in that type. Text-like columns compare as text (the anchor's shape), uuid and integer
@@ -329,6 +350,7 @@ END $$;
 CREATE FUNCTION shadowgate.on_rule_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    EXECUTE shadowgate.context_function();
     PERFORM shadowgate.regenerate_all_policies();
     RETURN NULL;
 END $$;
@@ -373,7 +395,7 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
     -- what the policies call (inlined functions are checked for EXECUTE too) and the recording
     -- functions note() expands into (002_recording.sql)
-    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text),
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text),
         shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
         shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text) TO %I', role_name);

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { daysBetween } from '../../shared/domain/eligibility.js';
 import { loadStats } from '../../shared/db/stats.js';
 import { parseNow, withDb } from '../context.js';
-import { phaseColor, printJson } from '../output.js';
+import { deliveryWarning } from '../../shared/db/notifications.js';
+import { phaseColor, printJson, red } from '../output.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerStatus(program: Command): void {
     .option('--now <iso>', 'count days up to this time')
     .action(async (o) => {
       const now = parseNow(o.now);
-      const stats = await withDb((pool) => loadStats(pool));
+      const [stats, deliveries] = await withDb(async (pool) => [await loadStats(pool), await deliveryWarning(pool)] as const);
       const rows = stats.map((s) => ({
         project_id: s.projectId,
         access_level: s.accessLevel,
@@ -24,5 +25,6 @@ export function registerStatus(program: Command): void {
       for (const r of rows) {
         console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}`);
       }
+      if (deliveries) console.log(red(deliveries));
     });
 }

@@ -1,3 +1,4 @@
+import { deliveryWarning } from '../../shared/db/notifications.js';
 import type { Config } from '../../shared/config.js';
 import type { Queryable } from '../../shared/db/pool.js';
 import { doctorWarning } from '../../shared/db/doctor.js';
@@ -29,6 +30,8 @@ export interface DashboardState {
   daily: Array<{ day: string; project_id: string; occurrences: number }>;
   /** routes around the policies that `shadowgate doctor` finds, as one line (null: none) */
   doctor_warning: string | null;
+  /** notifications failed for good or being retried, as one line (null: none) */
+  delivery_warning: string | null;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
   const timers = await describedOpenTimers(db);
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
   const doctor_warning = await doctorWarning(db, cfg.doctorAllowRoles);
+  const delivery_warning = await deliveryWarning(db);
   return {
     generated_at: now.toISOString(),
     projects: stats.map((s) => {
@@ -73,5 +77,6 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
     })),
     daily,
     doctor_warning,
+    delivery_warning,
   };
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './pool.js';
-import { execute, queryFirst, queryRows } from './sql.js';
+import { execute, queryFirst, queryOne, queryRows } from './sql.js';
 
 export interface NotificationRow {
   id: number;
@@ -60,4 +60,17 @@ export async function markAttemptFailed(db: Queryable, ids: readonly number[], e
 /** How many notifications each channel has in each status (the dashboard's metrics). */
 export async function notificationCounts(db: Queryable): Promise<Array<{ channel: string; status: string; n: number }>> {
   return queryRows<{ channel: string; status: string; n: number }>(db, 'notifications-by-status');
+}
+
+/**
+ * One line on deliveries in trouble for status and the dashboard (null: none): notifications
+ * failed for good (a revoked webhook, a refused address) and those being retried (an outage).
+ */
+export async function deliveryWarning(db: Queryable): Promise<string | null> {
+  const t = await queryOne<{ failed: number; retrying: number; last_error: string | null }>(db, 'notifications-trouble');
+  if (!t.failed && !t.retrying) return null;
+  const parts = [];
+  if (t.failed) parts.push(`${t.failed} notification${t.failed === 1 ? '' : 's'} failed for good`);
+  if (t.retrying) parts.push(`${t.retrying} being retried`);
+  return `Deliveries: ${parts.join(', ')}${t.last_error ? ` (last error: ${t.last_error.slice(0, 200)})` : ''}`;
 }

@@ -39,6 +39,8 @@ ALTER TABLE shadowgate.notifications
     ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN lease_until     timestamptz;
 CREATE INDEX notifications_due ON shadowgate.notifications (next_attempt_at) WHERE status = 'pending';
+-- what status, the dashboard and health show: the few not sent among all ever sent
+CREATE INDEX notifications_unsent ON shadowgate.notifications (id) WHERE status <> 'sent';
 
 CREATE INDEX timers_due ON shadowgate.timers (due_at) WHERE closed_at IS NULL;
 

@@ -139,6 +139,9 @@ export interface FlakySlack {
   status?: number;
   /** ms before each answer (a slow endpoint) */
   delayMs: number;
+  /** requests being answered now, and the most there ever were at once */
+  inFlight: number;
+  maxInFlight: number;
   close(): Promise<void>;
 }
 
@@ -150,7 +153,10 @@ export async function flakySlack(): Promise<FlakySlack> {
     req.on('data', (d) => (body += d));
     req.on('end', async () => {
       sink.requests += 1;
+      sink.inFlight += 1;
+      sink.maxInFlight = Math.max(sink.maxInFlight, sink.inFlight);
       if (sink.delayMs) await new Promise((r) => setTimeout(r, sink.delayMs));
+      sink.inFlight -= 1;
       if (sink.status) return void res.writeHead(sink.status).end('no_service');
       if (sink.refuse) return void res.writeHead(503).end('unavailable');
       sink.messages.push(JSON.parse(body));
@@ -160,7 +166,7 @@ export async function flakySlack(): Promise<FlakySlack> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   const sink: FlakySlack = {
-    url: `http://127.0.0.1:${port}/slack`, messages: [], requests: 0, refuse: false, delayMs: 0,
+    url: `http://127.0.0.1:${port}/slack`, messages: [], requests: 0, refuse: false, delayMs: 0, inFlight: 0, maxInFlight: 0,
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());

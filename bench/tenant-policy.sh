@@ -54,13 +54,14 @@ SQL
 header='\set a random(1000, 790000)
 \set k random(0, 1999)
 \set r random(0, 39)
-\set own 50 * (8 * :k + 3)'
+\set own 50 * (8 * :k + 3)
+\set one :own + :r'
 declare -A Q
 Q[own400]="SELECT sum(v) FROM TBL WHERE project_id = 't3' AND id BETWEEN :a AND :a + 3199;"
 Q[rls3200]="SELECT sum(v) FROM TBL WHERE id BETWEEN :a AND :a + 3199;"
-Q[update1]="UPDATE TBL SET v = v + 1 WHERE id = :own + :r;"
+Q[update1]="UPDATE TBL SET v = v + 1 WHERE id = :one;"
 Q[read40update1]="SELECT sum(v) FROM TBL WHERE id BETWEEN :own AND :own + 39;
-UPDATE TBL SET v = v + 1 WHERE id = :own + :r;"
+UPDATE TBL SET v = v + 1 WHERE id = :one;"
 Q[foreign1]="SELECT sum(v) FROM TBL WHERE (project_id = 't3' AND id BETWEEN :a AND :a + 3199) OR id = 1;"
 Q[foreign87]="SELECT sum(v) FROM TBL WHERE id BETWEEN :a AND :a + 399;"
 for w in $WORKLOADS; do
@@ -83,7 +84,7 @@ phase() {
 # shared machine; the ratio is anchor latency / configuration latency (= throughput ratio).
 ratio() { # protocol anchor-script other-script
   "$PB" -h 127.0.0.1 -U "$APP" -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2@1" -f "$3@1" "$DB" 2>/dev/null |
-    awk '/latency average/ {l[++n] = $4} /^tps/ {t = $3} END {printf "%.3f %d", l[1] / l[2], t / 2}'
+    awk '/^ - latency average/ {l[++n] = $5} /^tps/ {t = $3} END {if (n == 2 && l[2] > 0) printf "%.3f %d\n", l[1] / l[2], t / 2; else print "failed 0"}'
 }
 
 echo "# $(date -u +%FT%TZ) T=$T clients=$C rounds=$ROUNDS load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -162,6 +162,7 @@ DECLARE
     declared constant text := 'current_setting(''shadowgate.project_id'', true)';
     ctx text;        -- the declared project in the column's comparison type
     unscoped text;   -- true when the declared project is empty or unregistered
+    noted_ctx text;  -- true when the declared project's out-of-scope rows are noted
     own text;        -- the table's own rule for this command, guarding every note
     guard text;
     registered text[];
@@ -218,11 +219,12 @@ BEGIN
             scope := format('%s = ANY (ARRAY[%s, %s])', col, ctx, array_to_string(extra, ', '));
         END IF;
     END IF;
+    -- tests of the declared project alone are initPlans, (SELECT ...): once per statement, not per row
     arms := ARRAY[scope];
     IF cardinality(open_ctx) > 0 THEN
-        arms := arms || format('%s = ANY (%L::text[])', declared, open_ctx);
+        arms := arms || format('(SELECT %s = ANY (%L::text[]))', declared, open_ctx);
     END IF;
-    unscoped := format('NOT coalesce(%s = ANY (%L::text[]), false)', declared, registered);
+    unscoped := format('(SELECT NOT coalesce(%s = ANY (%L::text[]), false))', declared, registered);
     -- no context or an unregistered one, rows of a pending, unregistered or NULL owner
     IF cardinality(pending) > 0 OR cardinality(shadow) > 0 THEN
         arms := arms || format('(%s AND (%s IS NULL OR %s <> ALL (%s)))',
@@ -230,10 +232,9 @@ BEGIN
     END IF;
     -- one note() for every reason, so that the planner expands it once
     IF cardinality(shadow) > 0 THEN
-        arms := arms || format('((%s(%s AND %s = ANY (%s))) AND %sshadowgate.note(%s, %L, CASE WHEN %s THEN ''x'' WHEN coalesce(%s, '''') = '''' THEN ''n'' ELSE ''u'' END, %s::text))',
-            CASE WHEN cardinality(noting) > 0 THEN format('%s = ANY (%L::text[]) OR ', declared, noting) ELSE '' END,
-            unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op,
-            CASE WHEN cardinality(noting) > 0 THEN format('%s = ANY (%L::text[])', declared, noting) ELSE 'false' END,
+        noted_ctx := CASE WHEN cardinality(noting) > 0 THEN format('(SELECT %s = ANY (%L::text[]))', declared, noting) ELSE 'false' END;
+        arms := arms || format('((%s OR (%s AND %s = ANY (%s))) AND %sshadowgate.note(%s, %L, CASE WHEN %s THEN ''x'' WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
+            noted_ctx, unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, noted_ctx,
             declared, quote_ident(t.column_name));
     END IF;
     RETURN array_to_string(arms, ' OR ');

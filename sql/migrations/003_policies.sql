@@ -93,6 +93,13 @@ CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
 LANGUAGE sql VOLATILE
 AS $$ SELECT set_config('shadowgate.project_id', coalesce(p_project, ''), true) $$;
 
+-- note() for a row seen without a registered context: rc n (no context) or u (unknown project).
+CREATE FUNCTION shadowgate.note_unscoped(tid integer, op text, owner text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN shadowgate.note(tid, op, CASE WHEN coalesce(current_setting('shadowgate.project_id', true), '') = '' THEN 'n' ELSE 'u' END, owner);
+END $$;
+
 -- SQL text: the protected column of table tid, in the type its comparisons use, and the declared
 -- project in that type. Text-like columns compare as text (the anchor's shape), uuid and integer
 -- columns in their own type (their indexes apply; upper-case uuids match); anything else as text.
@@ -162,7 +169,6 @@ DECLARE
     declared constant text := 'current_setting(''shadowgate.project_id'', true)';
     ctx text;        -- the declared project in the column's comparison type
     unscoped text;   -- true when the declared project is empty or unregistered
-    noted_ctx text;  -- true when the declared project's out-of-scope rows are noted
     own text;        -- the table's own rule for this command, guarding every note
     guard text;
     registered text[];
@@ -230,12 +236,16 @@ BEGIN
         arms := arms || format('(%s AND (%s IS NULL OR %s <> ALL (%s)))',
                                unscoped, col, col, shadowgate.owner_list(kind, shadow || settled));
     END IF;
-    -- one note() for every reason, so that the planner expands it once
+    -- note() is inlined (its rc must then be a constant: an argument it uses several times is not
+    -- inlined if it holds a sub-select or costs more than a few operators); rows seen without a
+    -- registered context, rare, go through note_unscoped(), which the planner does not expand
+    IF cardinality(noting) > 0 THEN
+        arms := arms || format('((SELECT %s = ANY (%L::text[])) AND %sshadowgate.note(%s, %L, ''x'', %s::text))',
+                               declared, noting, guard, tid, op, quote_ident(t.column_name));
+    END IF;
     IF cardinality(shadow) > 0 THEN
-        noted_ctx := CASE WHEN cardinality(noting) > 0 THEN format('(SELECT %s = ANY (%L::text[]))', declared, noting) ELSE 'false' END;
-        arms := arms || format('((%s OR (%s AND %s = ANY (%s))) AND %sshadowgate.note(%s, %L, CASE WHEN %s THEN ''x'' WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
-            noted_ctx, unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, noted_ctx,
-            declared, quote_ident(t.column_name));
+        arms := arms || format('(%s AND %s = ANY (%s) AND %sshadowgate.note_unscoped(%s, %L, %s::text))',
+                               unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, quote_ident(t.column_name));
     END IF;
     RETURN array_to_string(arms, ' OR ');
 END $$;
@@ -396,7 +406,7 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
     -- what the policies call (inlined functions are checked for EXECUTE too) and the recording
     -- functions note() expands into (002_recording.sql)
-    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text),
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text), shadowgate.note_unscoped(integer, text, text),
         shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
         shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text) TO %I', role_name);

@@ -48,10 +48,10 @@ const push = slack.messages.push.bind(slack.messages);
 slack.messages.push = (...items) => {
   const t = performance.now();
   for (const m of items) {
-    for (const x of m.text.matchAll(/owner (o\d+): (\d+) row access/g)) {
-      const list = receipts.get(x[1]) ?? [];
-      list.push([Number(x[2]), t]);
-      receipts.set(x[1], list);
+    for (const [, owner = '', count] of m.text.matchAll(/owner (o\d+): (\d+) row access/g)) {
+      const list = receipts.get(owner) ?? [];
+      list.push([Number(count), t]);
+      receipts.set(owner, list);
     }
   }
   return push(...items);
@@ -69,7 +69,7 @@ await new Promise<void>((r) => child.stdout!.on('data', (d) => String(d).include
 const app = createPool(appUrl.toString(), CONNECTIONS);
 let next = 0;
 const seenCount = new Map<string, number>();
-const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;
 console.log(`violations/s  committed  reported  lost  p50 ms  p95 ms  p99 ms  achieved/s  drained after end (ms)`);
 for (const rate of RATES) {
   const committed: Array<[string, number, number]> = []; // owner, k, commit time

@@ -13,7 +13,7 @@ const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postg
 const DB = 'shadowgate_bench_report';
 const PROJECTS = ['sm', 'motoko', 'ab', 'aa', 'bap', 'echo', 'ea', 'io'];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
   const ms: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
   for (const [id, level, legacy] of seed) {
     await addProject(pool, { projectId: id, accessLevel: level, legacyOwner: legacy, leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead`, minShadowDays: legacy ? 14 : undefined });
   }
-  for (const [r, t] of [['ab', 'sm'], ['aa', 'sm'], ['bap', 'sm']]) await permit(pool, r, t);
+  for (const [r, t] of [['ab', 'sm'], ['aa', 'sm'], ['bap', 'sm']] as const) await permit(pool, r, t);
   await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [seed.map((s) => s[0])]);
   await protectTable(pool, 'public.memories');
   await grantApp(pool, APP_ROLE);
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const showMessages = () => {
     for (const m of slack?.messages.slice(seen.slack) ?? []) {
       const lines = m.text.split('\n');
-      say(`  ${gray('slack')} ${lines[0].slice(0, 160)}${lines.length > 2 ? gray(` (+${lines.length - 2} more lines)`) : ''}`);
+      say(`  ${gray('slack')} ${(lines[0] ?? '').slice(0, 160)}${lines.length > 2 ? gray(` (+${lines.length - 2} more lines)`) : ''}`);
     }
     for (const m of smtp?.mails.slice(seen.mail) ?? []) say(`  ${gray('email')} to ${m.to.join(', ')}: ${m.subject}`);
     seen.slack = slack?.messages.length ?? 0;

@@ -22,7 +22,7 @@ import { registerViolations } from './commands/violations.js';
 export function explain(err: unknown): string {
   const e = err as Error & { code?: string };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT') return `cannot reach a service: ${e.message}`;
-  return (e.message || String(err)).split('\n')[0];
+  return (e.message || String(err)).split('\n')[0] ?? '';
 }
 
 export function buildProgram(): Command {

@@ -43,7 +43,7 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
         break;
     }
   }
-  const last = events[events.length - 1]?.id;
+  const last = events[events.length - 1]?.id ?? 0; // with no events there are no projects either
   for (const p of projects) jobs.push({ queue: QUEUE.eligibility, name: 'recompute', jobId: jobId('evt', last, 'eligibility', p), data: { projectId: p } });
   return jobs;
 }

@@ -223,6 +223,7 @@ describe('status and decisions', () => {
     const colored = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['dist/cli/main.js', 'status'], { env: { ...noNoColor, DATABASE_URL: db.url, FORCE_COLOR: '1' } },
         (err, out) => (err ? reject(err) : resolve(out))));
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequence is what is tested
     expect(colored).toMatch(/\x1b\[38;5;208menforcing/);
     // NO_COLOR set to anything, even empty, turns colors off
     expect((await cli(['status'], { ...env, NO_COLOR: '', FORCE_COLOR: '1' })).stdout).not.toContain('\x1b[');

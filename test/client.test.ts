@@ -33,9 +33,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const count = (c: pg.ClientBase) => c.query<{ n: number }>('SELECT count(*)::int AS n FROM docs').then((r) => r.rows[0].n);
+const count = (c: pg.ClientBase) => c.query<{ n: number }>('SELECT count(*)::int AS n FROM docs').then((r) => r.rows[0]!.n);
 const rowsOf = async (project: string) =>
-  (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs WHERE project_id = $1', [project])).rows[0].n;
+  (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs WHERE project_id = $1', [project])).rows[0]!.n;
 
 describe('withProject on a Pool', () => {
   it('runs the function as the project and commits', async () => {
@@ -49,10 +49,11 @@ describe('withProject on a Pool', () => {
   });
 
   it('counts the transaction and records what shadow would deny', async () => {
-    const total = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs')).rows[0].n;
+    const total = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs')).rows[0]!.n;
     const [before] = await absorbAndLoadStats(db.pool, ['shd']);
     expect(await withProject(db.app, 'shd', count)).toBe(total); // shadow blocks nothing
     const [after] = await absorbAndLoadStats(db.pool, ['shd']);
+    if (!before || !after) throw new Error('project shd has no stats');
     expect(after.transactions - before.transactions).toBe(1);
     expect(after.violations).toBeGreaterThan(before.violations);
   });
@@ -80,7 +81,7 @@ describe('withProject on a Pool', () => {
     const pool = new pg.Pool({ connectionString: db.appUrl, max: 3 });
     try {
       const own = await rowsOf('enf');
-      const total = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs')).rows[0].n;
+      const total = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM docs')).rows[0]!.n;
       const runs = Array.from({ length: 30 }, (_, i) => (i % 2 ? 'enf' : 'shd'));
       const seen = await Promise.all(runs.map((p) => withProject(pool, p, count)));
       expect(seen).toEqual(runs.map((p) => (p === 'enf' ? own : total)));

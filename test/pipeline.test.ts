@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { DAY, HOUR, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { closeRuntime, openRuntime, type Runtime } from '../shared/jobs/runtime.js';
@@ -61,8 +60,8 @@ describe('real-time violations', () => {
     await transactions(db.app, 'sm', 1, `SELECT count(*) FROM docs WHERE project_id = 'aa'`);
     await until(() => slack.messages.length >= 1);
     expect(slack.requests).toBe(3);
-    expect(slack.messages[0].text).toContain('sm: would-be denied SELECT on public.docs (cross-tenant read)');
-    expect(slack.messages[0].blocks).toBeDefined();
+    expect(slack.messages[0]?.text).toContain('sm: would-be denied SELECT on public.docs (cross-tenant read)');
+    expect(slack.messages[0]?.blocks).toBeDefined();
     // more of the same fingerprint inside the window: no new message, the count runs on
     await transactions(db.app, 'sm', 3, `SELECT count(*) FROM docs WHERE project_id = 'aa'`);
     await until(async () => (await db.pool.query(`SELECT occurrences FROM shadowgate.violation_fingerprints`)).rows[0]?.occurrences === 12);

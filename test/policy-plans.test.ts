@@ -141,7 +141,7 @@ describe('columns of other types', () => {
     expect(await count('sm', 'udocs')).toBe(0); // not a uuid: no error, nothing
     expect(await count('42', 'idocs')).toBe(50);
     expect(await count('x42', 'idocs')).toBe(0);
-    for (const [ctx, table] of [[u, 'udocs'], ['42', 'idocs']]) {
+    for (const [ctx, table] of [[u, 'udocs'], ['42', 'idocs']] as const) {
       const plan = await asApp(db.app, ctx, async (c) =>
         (await c.query(`EXPLAIN (COSTS OFF) SELECT count(*) FROM ${table}`)).rows.map((r) => r['QUERY PLAN']).join('\n'));
       expect(plan).toMatch(new RegExp(`Index (Only )?Scan using ${table}_tenant_idx|Bitmap Index Scan on ${table}_tenant_idx`));

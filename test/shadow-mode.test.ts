@@ -36,7 +36,7 @@ async function allPhases(phase: string) {
 }
 
 const count = (c: { query: (q: string) => Promise<{ rows: Array<{ n: number }> }> }) =>
-  c.query('SELECT count(*)::int AS n FROM docs').then((r) => r.rows[0].n);
+  c.query('SELECT count(*)::int AS n FROM docs').then((r) => r.rows[0]!.n);
 
 beforeEach(async () => {
   await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
@@ -339,7 +339,7 @@ describe('the application role', () => {
     // reads the project may do: aa (shared) reads sm, echo (super) reads everything
     await setPhase(db.pool, 'aa', 'shadow');
     await setPhase(db.pool, 'echo', 'shadow');
-    for (const [ctx, owner] of [['aa', 'sm'], ['echo', 'aa']]) {
+    for (const [ctx, owner] of [['aa', 'sm'], ['echo', 'aa']] as const) {
       await asApp(db.app, ctx, (c) => c.query(
         `SELECT shadowgate.first_denial(1, 'r', 'x', $1), set_config(shadowgate.memo_key(1, 'r', 'x', $1), '5', true)`, [owner]));
     }

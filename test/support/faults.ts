@@ -52,11 +52,11 @@ export async function startPgCluster(): Promise<PgCluster> {
   const data = join(dir, 'data');
   const port = await freePort();
   await exec(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  writeFileSync(join(data, 'postgresql.auto.conf'), [
+  writeFileSync(join(data, 'postgresql.auto.conf'), `${[
     `port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`,
     'fsync = off', 'full_page_writes = off', 'max_connections = 100', 'shared_buffers = 64MB',
     "log_min_messages = fatal", 'logging_collector = off',
-  ].join('\n') + '\n');
+  ].join('\n')}\n`);
   if (userInfo().uid === 0) await run('chown', ['postgres', join(data, 'postgresql.auto.conf')]);
   const pgctl = join(PG_BIN, 'pg_ctl');
   const cluster: PgCluster = {

@@ -22,7 +22,7 @@ export async function seedProjects(pool: Pool): Promise<void> {
     });
   }
   // shared projects read sm (and aa reads ab)
-  for (const [r, t] of [['aa', 'sm'], ['ab', 'sm'], ['bap', 'sm'], ['aa', 'ab']]) await permit(pool, r, t);
+  for (const [r, t] of [['aa', 'sm'], ['ab', 'sm'], ['bap', 'sm'], ['aa', 'ab']] as const) await permit(pool, r, t);
 }
 
 /** An application table with rows of every project, protected. */

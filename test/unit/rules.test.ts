@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addBusinessDays } from '../shared/domain/business-days.js';
-import { evaluateEligibility, lingeringDeadline, type ProjectStats } from '../shared/domain/eligibility.js';
-import { orderBlockers, transitionError } from '../shared/domain/transitions.js';
-import { DEFAULT_THRESHOLDS, parseBatch, parseRolloutOrder } from '../shared/config.js';
-import { DAY } from '../shared/clock.js';
+import { addBusinessDays } from '../../shared/domain/business-days.js';
+import { evaluateEligibility, lingeringDeadline, type ProjectStats } from '../../shared/domain/eligibility.js';
+import { orderBlockers, transitionError } from '../../shared/domain/transitions.js';
+import { DEFAULT_THRESHOLDS, parseBatch, parseRolloutOrder } from '../../shared/config.js';
+import { DAY } from '../../shared/clock.js';
 
 describe('business days', () => {
   it('skips a weekend', () => {

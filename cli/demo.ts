@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { DAY, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
+import { classifyError, EXIT } from '../shared/errors.js';
 import { createPool } from '../shared/db/pool.js';
 import { grantApp, protectTable } from '../shared/db/protection.js';
 import { migrateSchema } from '../shared/db/schema-migration.js';
@@ -201,6 +202,8 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err) => {
-  console.error(`shadowgate demo: ${(err as Error).message}`);
-  process.exit((err as { exitCode?: number }).exitCode ?? 1);
+  const { exitCode, message } = classifyError(err);
+  console.error(`shadowgate demo: ${message}`);
+  if (exitCode === EXIT.software && process.env.DEBUG) console.error((err as Error).stack);
+  process.exit(exitCode);
 });

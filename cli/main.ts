@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { classifyError, EXIT } from '../shared/errors.js';
 import { registerCheckDuration } from './commands/check-duration.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDb } from './commands/db.js';
@@ -18,12 +19,6 @@ import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerViolations } from './commands/violations.js';
 
-/** One line for the operator; exit 2 for bad input or an unreachable service. */
-export function explain(err: unknown): string {
-  const e = err as Error & { code?: string };
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT') return `cannot reach a service: ${e.message}`;
-  return (e.message || String(err)).split('\n')[0] ?? '';
-}
 
 export function buildProgram(): Command {
   const program = new Command('shadowgate')
@@ -58,8 +53,10 @@ async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    process.stderr.write(`shadowgate: ${explain(err)}\n`);
-    process.exitCode = 2;
+    const { exitCode, message } = classifyError(err);
+    process.stderr.write(`shadowgate: ${message}\n`);
+    if (exitCode === EXIT.software && process.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = exitCode;
   }
 }
 

@@ -183,6 +183,8 @@ describe('bad input: one line, exit 2, nothing changed', () => {
     ['malformed batch', ['migrate', '--batch', 'ab,,aa', '--phase', 'shadow'], /malformed batch list/],
     ['unparsable time', ['report', '--now', 'yesterday-ish'], /unparsable time "yesterday-ish"/],
     ['unknown fingerprint', ['review', '--fingerprint', '999999', '--resolution', 'code-fix', '--ref', 'x'], /unknown fingerprint 999999/],
+    ['a table that does not exist', ['protect', 'public.nope'], /relation "public.nope" does not exist/],
+    ['a role that does not exist', ['grant', 'sg_no_such_role'], /sg_no_such_role/],
   ];
   for (const [name, args, msg] of cases) {
     it(name, async () => {

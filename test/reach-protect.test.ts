@@ -73,8 +73,9 @@ describe('protect refuses bad input: one line, exit 2, nothing changed', () => {
     // refusals change nothing, so they may run side by side
     const results = await Promise.all(cases.map(([table, column]) => run('protect', table, '--column', column)));
     results.forEach((r, i) => {
-      expect(r.code, cases[i][0]).toBe(2);
-      expect(r.stderr).toMatch(cases[i][2]);
+      const [table, , message] = cases[i]!;
+      expect(r.code, table).toBe(2);
+      expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stdout).toBe('');
     });

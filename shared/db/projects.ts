@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError, SQLSTATE, sqlState } from '../errors.js';
 import { ACCESS_LEVELS, type AccessLevel, type Phase } from '../domain/phase.js';
 import type { Queryable } from './pool.js';
 import { execute, queryRows } from './sql.js';
@@ -40,9 +40,9 @@ export async function addProject(db: Queryable, p: NewProject): Promise<void> {
       p.leadEmail ?? null, p.leadSlack ?? null, p.minShadowDays ?? null,
     ]);
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new InputError(`project "${p.projectId}" already exists`);
-    // the id can never match the tenant column of a protected table (shadowgate.check_project_id)
-    if ((err as { code?: string }).code === '22023') throw new InputError((err as Error).message);
+    if (sqlState(err) === SQLSTATE.uniqueViolation) throw new InputError(`project "${p.projectId}" already exists`);
+    // anything else (e.g. 22023: the id can never match a protected table's tenant column,
+    // shadowgate.check_project_id) carries PostgreSQL's line to the operator: see classifyError
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { runner } from 'node-pg-migrate';
 import { sqlDir } from '../paths.js';
 import { describeUrl } from './pool.js';
-import { UnavailableError } from '../errors.js';
+import { isUnreachable, UnavailableError } from '../errors.js';
 
 /**
  * Applies the versioned migrations of sql/migrations in order, each once, in one transaction,
@@ -25,10 +25,7 @@ export async function migrateSchema(databaseUrl: string): Promise<string[]> {
     });
     return applied.map((m) => m.name);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === '3D000' || e.code === '28000') {
-      throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(databaseUrl)}: ${e.message}`);
-    }
+    if (isUnreachable(err)) throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(databaseUrl)}: ${(err as Error).message}`);
     throw err;
   }
 }

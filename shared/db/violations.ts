@@ -1,7 +1,7 @@
 import type { Queryable } from './pool.js';
 import type { DigestTotal, FingerprintInfo } from '../notify/messages.js';
 import { execute, queryOne, queryRows } from './sql.js';
-import { InputError } from '../errors.js';
+import { InputError, SQLSTATE, sqlState } from '../errors.js';
 
 export type Resolution = 'code-fix' | 'acl-change' | 'false-positive';
 export const RESOLUTIONS: readonly Resolution[] = ['code-fix', 'acl-change', 'false-positive'];
@@ -83,7 +83,7 @@ export async function review(db: Queryable, r: ReviewRequest): Promise<string> {
     const row = await queryOne<{ project_id: string }>(db, 'fingerprint-review', [r.fingerprintId, r.resolution, r.ref, r.rationale ?? null, r.actor, r.at]);
     return row.project_id;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P0002') throw new InputError(`unknown fingerprint ${r.fingerprintId}`);
+    if (sqlState(err) === SQLSTATE.noDataFound) throw new InputError(`unknown fingerprint ${r.fingerprintId}`);
     throw err;
   }
 }

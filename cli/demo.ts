@@ -165,7 +165,7 @@ async function main(): Promise<number> {
   await traffic('aa', 1100, `SELECT count(*) FROM memories WHERE project_id IN ('aa', 'sm', 'bap')`);
   await settle();
   day(2);
-  say(gray('  48 hours: every fingerprint was reviewed in time, no escalation'));
+  say(gray(`  ${cfg.thresholds.investigationHours} hours: every fingerprint was reviewed in time, no escalation`));
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
   day(6);
@@ -185,7 +185,7 @@ async function main(): Promise<number> {
   await traffic('ea', 1000);
   await settle();
   day(2);
-  say(gray('  48 hours later, echo\'s cross-tenant write is still not root-caused:'));
+  say(gray(`  ${cfg.thresholds.investigationHours} hours later, echo's cross-tenant write is still not root-caused:`));
   await wakeDueTimers(p, await openTimers(pool));
   await settle();
 

@@ -178,7 +178,7 @@ export class EventProducer {
     }
     const totals = await batchTotals(c, pos.batch);
     const notifications = totals.length
-      ? await recordNotification(this.p, c, `violations:batch:${pos.batch}`, violationDigest(await batchTop(c, pos.batch, DIGEST_TOP), totals, this.p.cfg.dashboardUrl))
+      ? await recordNotification(this.p, c, `violations:batch:${pos.batch}`, violationDigest(await batchTop(c, pos.batch, DIGEST_TOP), totals, this.p.cfg.thresholds.investigationHours, this.p.cfg.dashboardUrl))
       : [];
     await endBatch(c);
     return { more: false, notifications };

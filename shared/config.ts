@@ -1,3 +1,4 @@
+import { isProjectId } from './domain/project-id.js';
 import { InputError } from './errors.js';
 
 /** Thresholds of the exit criteria and of the escalation rules (all configurable). */
@@ -61,8 +62,6 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   enforceWithinBusinessDays: 3,
 };
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** Parses "ab,aa,bap" into project ids; rejects empty entries, duplicates and bad characters. */
 export function parseBatch(text: string): string[] {
   const ids = text.split(',').map((s) => s.trim());
@@ -70,7 +69,7 @@ export function parseBatch(text: string): string[] {
     throw new InputError(`malformed batch list "${text}": expected comma-separated project ids, e.g. "ab,aa,bap"`);
   }
   for (const id of ids) {
-    if (!ID.test(id) || id.length > 50) throw new InputError(`malformed batch list "${text}": bad project id "${id}"`);
+    if (!isProjectId(id)) throw new InputError(`malformed batch list "${text}": bad project id "${id}"`);
   }
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new InputError(`malformed batch list "${text}": "${dup}" appears twice`);

@@ -1,10 +1,10 @@
 import type { Job } from 'bullmq';
 import { DAY, HOUR } from '../shared/clock.js';
-import { closeTimer, findOpenTimer, getTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
+import { closeTimer, findOpenTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
 import { loadStats } from '../shared/db/stats.js';
 import { lingeringMessage } from '../shared/notify/messages.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
-import { scheduleTimer } from '../shared/jobs/timers.js';
+import { dueTimer, scheduleTimer } from '../shared/jobs/timers.js';
 import { notify } from '../shared/notify/outbox.js';
 import type { LingeringJob } from '../shared/jobs/queues.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
@@ -35,12 +35,8 @@ export function lingeringProcessor(p: Runtime) {
       await scheduleTimer(p, timer);
       return 'scheduled';
     }
-    const timer = await getTimer(p.pool, job.data.timerId);
-    if (!timer || timer.closed_at) return 'closed';
-    if (timer.due_at > now) {
-      await scheduleTimer(p, timer);
-      return 'early';
-    }
+    const timer = await dueTimer(p, job.data.timerId, now);
+    if (typeof timer === 'string') return timer;
     const [s] = await loadStats(p.pool, [timer.project_id]);
     if (!s || s.phase !== 'shadow') {
       await closeTimer(p.pool, timer.id, now);

@@ -34,7 +34,7 @@ export function createMetrics(db: Queryable, queues?: Record<string, Queue>) {
   perProject('shadowgate_unreviewed_violations', 'violation fingerprints not reviewed', (p) => p.unreviewed);
   perProject('shadowgate_eligible', '1 when all exit criteria hold', (p) => (p.eligible ? 1 : 0));
   new Gauge({
-    name: 'shadowgate_open_investigations', help: 'open 48-hour investigations', labelNames: ['project'], registers: [registry],
+    name: 'shadowgate_open_investigations', help: 'open investigations (timers of unreviewed fingerprints)', labelNames: ['project'], registers: [registry],
     collect() {
       this.reset();
       for (const p of current?.projects ?? []) {

@@ -5,6 +5,7 @@ import { phaseChangeProblems } from '../domain/phase-policy.js';
 import { withTransaction, type Pool } from './pool.js';
 import { lockPhaseChanges, resetShadowClock, setPhase } from './phases.js';
 import { driftCheck } from './doctor.js';
+import { unknownProjects } from './projects.js';
 import { absorbAndLoadStats } from './stats.js';
 
 export interface PhaseChangeRequest {
@@ -42,7 +43,7 @@ export async function changePhase(pool: Pool, cfg: Config, req: PhaseChangeReque
     const all = await absorbAndLoadStats(c);
     const byId = new Map(all.map((s) => [s.projectId, s]));
     const unknown = req.projectIds.filter((id) => !byId.has(id));
-    if (unknown.length) throw new InputError(`unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}`);
+    if (unknown.length) throw unknownProjects(unknown);
     const problems = phaseChangeProblems({ projectIds: req.projectIds, to, at: req.at, force: !!req.force }, byId, cfg);
     if (problems.length) throw new TransitionRefusedError(`${problems.join('; ')}${req.force ? '' : ' (nothing changed; --force --reason overrides eligibility and order)'}`);
     const results: PhaseChangeResult[] = [];

@@ -1,4 +1,5 @@
 import { InputError, SQLSTATE, sqlState } from '../errors.js';
+import { isProjectId, PROJECT_ID_RULE } from '../domain/project-id.js';
 import { ACCESS_LEVELS, type AccessLevel, type Phase } from '../domain/phase.js';
 import type { Queryable } from './pool.js';
 import { execute, queryRows } from './sql.js';
@@ -28,8 +29,8 @@ export interface ProjectRow {
 }
 
 export async function addProject(db: Queryable, p: NewProject): Promise<void> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(p.projectId) || p.projectId.length > 50) {
-    throw new InputError(`bad project id "${p.projectId}": letters, digits, "_", "." and "-", at most 50`);
+  if (!isProjectId(p.projectId)) {
+    throw new InputError(`bad project id "${p.projectId}": ${PROJECT_ID_RULE}`);
   }
   if (!ACCESS_LEVELS.includes(p.accessLevel)) {
     throw new InputError(`unknown access level "${p.accessLevel}" (isolated, shared or super)`);
@@ -55,7 +56,12 @@ export async function requireProjects(db: Queryable, ids: readonly string[]): Pr
   const rows = await queryRows<{ project_id: string }>(db, 'projects-known', [ids]);
   const known = new Set(rows.map((r) => r.project_id));
   const unknown = ids.filter((id) => !known.has(id));
-  if (unknown.length) throw new InputError(`unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}`);
+  if (unknown.length) throw unknownProjects(unknown);
+}
+
+/** The operator's error for ids that name no registered project. */
+export function unknownProjects(ids: readonly string[]): InputError {
+  return new InputError(`unknown project${ids.length > 1 ? 's' : ''} ${ids.map((u) => `"${u}"`).join(', ')}`);
 }
 
 export async function permit(db: Queryable, reader: string, target: string): Promise<boolean> {

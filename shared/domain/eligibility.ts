@@ -32,13 +32,10 @@ export interface Criterion {
   metAt?: Date;
 }
 
-export type Recommendation =
-  | 'proceed to enforcing'
-  | 'continue monitoring'
-  | 'investigate violations'
-  | 'URGENT: past 14 days, move to enforcing'
-  | 'URGENT: past 14 days, investigate violations'
-  | 'URGENT: past 14 days, continue monitoring';
+type Action = 'move to enforcing' | 'investigate violations' | 'continue monitoring';
+
+/** What to do; past the maximum shadow duration (configurable, 14 days by default) it is URGENT. */
+export type Recommendation = 'proceed to enforcing' | 'continue monitoring' | 'investigate violations' | `URGENT: past ${number} days, ${Action}`;
 
 export interface Eligibility {
   projectId: string;
@@ -119,13 +116,13 @@ export function evaluateEligibility(
   const overdue = s.phase === 'shadow' && days > t.maxShadowDays;
   const clean = s.unresolved === 0 && s.unreviewedFingerprints === 0;
   const lingering = overdue && clean && s.transactions >= t.minTransactions;
-  const base: 'move to enforcing' | 'investigate violations' | 'continue monitoring' = !clean
+  const base: Action = !clean
     ? 'investigate violations'
     : eligible
       ? 'move to enforcing'
       : 'continue monitoring';
   const recommendation: Recommendation = overdue
-    ? (`URGENT: past 14 days, ${base}` as Recommendation)
+    ? (`URGENT: past ${t.maxShadowDays} days, ${base}` as const)
     : base === 'move to enforcing'
       ? 'proceed to enforcing'
       : base;

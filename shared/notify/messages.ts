@@ -41,7 +41,7 @@ export interface DigestTotal {
  * the flood, bounded in size: the totals per project, the `top` fingerprints (DIGEST_TOP at most,
  * with their running counts) and a pointer to `shadowgate violations` for the rest.
  */
-export function violationDigest(top: readonly FingerprintInfo[], totals: readonly DigestTotal[], dashboardUrl?: string): Message {
+export function violationDigest(top: readonly FingerprintInfo[], totals: readonly DigestTotal[], investigationHours: number, dashboardUrl?: string): Message {
   const count = totals.reduce((n, t) => n + t.fingerprints, 0);
   const rows = totals.reduce((n, t) => n + t.occurrences, 0);
   const projects = totals.map((t) => t.project_id);
@@ -54,7 +54,7 @@ export function violationDigest(top: readonly FingerprintInfo[], totals: readonl
   if (count > lines.length) {
     lines.push(`... and ${count - lines.length} more: ${count} fingerprints, ${rows} row accesses in all (${totals.slice(0, 10).map((t) => `${t.project_id} ${t.fingerprints}`).join(', ')})`);
   }
-  const text = `${lines.join('\n')}\nInvestigate within 48 hours. Next: ${next}`;
+  const text = `${lines.join('\n')}\nInvestigate within ${investigationHours} hours. Next: ${next}`;
   const b: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: (count === 1 ? `Would-be denial in ${projects[0]}` : `${count} would-be denials`).slice(0, 150) } },
     ...top.slice(0, 10).map((f) => ({ type: 'section', fields: [
@@ -68,8 +68,8 @@ export function violationDigest(top: readonly FingerprintInfo[], totals: readonl
   return { subject, text, blocks: b };
 }
 
-export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: number, lead: string, dashboardUrl?: string): Message {
-  const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within 48 hours`;
+export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: number, lead: string, investigationHours: number, dashboardUrl?: string): Message {
+  const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within ${investigationHours} hours`;
   const next = `shadowgate review --fingerprint ${f.id} --resolution code-fix|acl-change|false-positive --ref URL`;
   const text = `${lead}: ${subject}. ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses; due ${dueAt.toISOString()}. Next: ${next}`;
   return { subject, text, blocks: blocks(`Investigation overdue: ${f.project_id} #${f.id}`, [
@@ -85,9 +85,9 @@ export const ESCALATION_TOP = 20;
  * Investigations of one project that came due together (a flood's timers are due at the same
  * time): one message to the lead, naming the ones with the most row accesses and counting the rest.
  */
-export function escalationDigest(projectId: string, fps: readonly FingerprintInfo[], lead: string, dashboardUrl?: string): Message {
+export function escalationDigest(projectId: string, fps: readonly FingerprintInfo[], lead: string, investigationHours: number, dashboardUrl?: string): Message {
   const top = [...fps].sort((a, b) => b.occurrences - a.occurrences || a.id - b.id).slice(0, ESCALATION_TOP);
-  const subject = `[shadowgate] ESCALATION: ${fps.length} fingerprints in ${projectId} not root-caused within 48 hours`;
+  const subject = `[shadowgate] ESCALATION: ${fps.length} fingerprints in ${projectId} not root-caused within ${investigationHours} hours`;
   const next = `shadowgate violations --project ${projectId}`;
   const lines = top.map((f) => `#${f.id} ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses`);
   if (fps.length > top.length) lines.push(`... and ${fps.length - top.length} more`);

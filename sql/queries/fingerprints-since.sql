@@ -8,7 +8,8 @@ SELECT v.id, a.project_id, a.table_name, a.operation, a.row_project_id, a.denied
           FROM shadowgate.rls_audit_log l
          WHERE l.would_be_denied AND l.logged_at >= $2 AND ($1::text IS NULL OR l.project_id = $1)
          GROUP BY 1, 2, 3, 4, 5) a
+  -- matched on the fingerprint's columns, not its hash: the hash formula lives in 002_recording.sql only
   LEFT JOIN shadowgate.violation_fingerprints v
-         ON v.fingerprint = md5(concat_ws('|', a.project_id, a.table_name, a.operation,
-                                          coalesce(a.row_project_id, '<null>'), a.denied_reason))
+         ON v.project_id = a.project_id AND v.table_name = a.table_name AND v.operation = a.operation
+        AND v.row_project_id IS NOT DISTINCT FROM a.row_project_id AND v.denied_reason = a.denied_reason
  ORDER BY a.project_id, a.occurrences DESC

@@ -4,13 +4,13 @@
 // fingerprints); SHADOWGATE_VIOLATION_WINDOW_SECONDS=0 makes every producer batch announce what it
 // saw, each fingerprint with its running count. Violation k of an owner is received when the first
 // message names that owner with a count >= k.
-import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { migrateSchema } from '../shared/db/schema-migration.js';
+import { createScratchDb } from '../fixtures/scratch-db.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
+import { grantApp, protectTable } from '../shared/db/protection.js';
 import { projectRoot } from '../shared/paths.js';
 import { slackSink } from '../cli/demo-sinks.js';
 
@@ -23,23 +23,13 @@ const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postg
 const DB = 'shadowgate_bench_pipeline';
 const ROLE = 'sg_bench_pipeline_app';
 
-const admin = new pg.Client({ connectionString: ADMIN });
-await admin.connect();
-await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-await admin.query(`CREATE DATABASE ${DB}`);
-if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [ROLE])).rowCount === 0) await admin.query(`CREATE ROLE ${ROLE} LOGIN`);
-await admin.end();
-const url = new URL(ADMIN);
-url.pathname = `/${DB}`;
-await migrateSchema(url.toString());
-const pool = createPool(url.toString(), 2);
+const { url, appUrl } = await createScratchDb(ADMIN, DB, ROLE);
+const pool = createPool(url, 2);
 await addProject(pool, { projectId: 'sm', accessLevel: 'isolated' });
 await pool.query(`SELECT shadowgate.set_phase('sm', 'shadow', now(), 'bench', NULL, false)`);
 await pool.query('CREATE TABLE public.items (id bigserial PRIMARY KEY, project_id text NOT NULL)');
-await pool.query(`SELECT shadowgate.protect('public.items')`);
-await pool.query('SELECT shadowgate.grant_app($1)', [ROLE]);
-const appUrl = new URL(url.toString());
-appUrl.username = ROLE;
+await protectTable(pool, 'public.items');
+await grantApp(pool, ROLE);
 
 // the Slack stand-in: receipt times of (owner, running count)
 const receipts = new Map<string, Array<[number, number]>>();
@@ -61,12 +51,12 @@ const reportedAt = (owner: string, k: number) => receipts.get(owner)?.find(([cou
 
 const prefix = `shadowgate-bench-${process.pid}`;
 const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'run'], {
-  env: { ...process.env, DATABASE_URL: url.toString(), SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0' },
+  env: { ...process.env, DATABASE_URL: url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((r) => child.stdout!.on('data', (d) => String(d).includes('running') && r()));
 
-const app = createPool(appUrl.toString(), CONNECTIONS);
+const app = createPool(appUrl, CONNECTIONS);
 let next = 0;
 const seenCount = new Map<string, number>();
 const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;

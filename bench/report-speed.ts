@@ -1,17 +1,18 @@
 // `node dist/bench/report-speed.js [rows]`: `report --json`'s database work vs the seed's COUNT(*)
 // queries, side by side on the same data (default 10M audit rows over 8 projects).
-import pg from 'pg';
 import { performance } from 'node:perf_hooks';
-import { migrateSchema } from '../shared/db/schema-migration.js';
+import { createScratchDb } from '../fixtures/scratch-db.js';
+import { SEED_PROJECTS } from '../fixtures/seed.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
+import { protectTable } from '../shared/db/protection.js';
 import { absorbAudit } from '../shared/db/intake.js';
 import { absorbAndLoadStats } from '../shared/db/stats.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'shadowgate_bench_report';
-const PROJECTS = ['sm', 'motoko', 'ab', 'aa', 'bap', 'echo', 'ea', 'io'];
+const PROJECTS = SEED_PROJECTS.map(([id]) => id);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
@@ -24,21 +25,14 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
   return median(ms);
 }
 
-const admin = new pg.Client({ connectionString: ADMIN });
-await admin.connect();
-await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-await admin.query(`CREATE DATABASE ${DB}`);
-await admin.end();
-const url = new URL(ADMIN);
-url.pathname = `/${DB}`;
-await migrateSchema(url.toString());
-const pool = createPool(url.toString(), 2);
+const { url } = await createScratchDb(ADMIN, DB, 'sg_bench_report_app');
+const pool = createPool(url, 2);
 for (const p of PROJECTS) await addProject(pool, { projectId: p, accessLevel: 'isolated' });
 for (const p of PROJECTS) {
   await pool.query(`SELECT shadowgate.set_phase($1, 'shadow', now() - interval '10 days', 'bench', NULL, false)`, [p]);
 }
 await pool.query(`CREATE TABLE ${[0, 1, 2, 3, 4].map((i) => `public.t${i} (project_id text)`).join('; CREATE TABLE ')}`);
-for (let i = 0; i < 5; i++) await pool.query(`SELECT shadowgate.protect('public.t${i}')`);
+for (let i = 0; i < 5; i++) await protectTable(pool, `public.t${i}`);
 let t = performance.now();
 // 98% of the rows: allowed accesses, spread over 10 days, 8 projects, 5 tables (the seed's audit log
 // records those too; only its COUNT(*) queries read them)

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 // `npm run demo`: a whole rollout of the seed's eight projects on an accelerated clock, against the
 // local PostgreSQL and Redis, with local Slack and SMTP sinks unless real ones are configured.
-import pg from 'pg';
 import { DAY, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { classifyError, EXIT } from '../shared/errors.js';
 import { createPool } from '../shared/db/pool.js';
 import { grantApp, protectTable } from '../shared/db/protection.js';
-import { migrateSchema } from '../shared/db/schema-migration.js';
-import { addProject, permit } from '../shared/db/projects.js';
+import { permit } from '../shared/db/projects.js';
 import { absorbAudit } from '../shared/db/intake.js';
 import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { fingerprints, review } from '../shared/db/violations.js';
@@ -21,6 +19,9 @@ import { startPipeline } from './commands/run.js';
 import { reportMarkdown } from './commands/report.js';
 import { slackSink, smtpSink } from './demo-sinks.js';
 import { bold, gray, ok } from './output.js';
+import { asAdmin, createScratchDb } from '../fixtures/scratch-db.js';
+import { SEED_PROJECTS, seedProjects } from '../fixtures/seed.js';
+import { transactions } from '../fixtures/traffic.js';
 
 const DB = 'shadowgate_demo';
 const APP_ROLE = 'shadowgate_demo_app';
@@ -29,9 +30,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const base = loadConfig({ ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres' });
-  const admin = new pg.Client({ connectionString: base.databaseUrl, connectionTimeoutMillis: 3000 });
   try {
-    await admin.connect();
+    await asAdmin(base.databaseUrl, async () => undefined);
   } catch (err) {
     console.error(`shadowgate demo: PostgreSQL is not reachable at ${base.databaseUrl} (${(err as Error).message}); start it with \`docker compose up -d\` or your OS packages, or set DATABASE_URL`);
     return 2;
@@ -39,45 +39,29 @@ async function main(): Promise<number> {
   try {
     (await connectRedis(base.redisUrl)).disconnect();
   } catch {
-    await admin.end();
     console.error(`shadowgate demo: Redis is not reachable at ${base.redisUrl}; start it with \`docker compose up -d\` or your OS packages, or set REDIS_URL`);
     return 2;
   }
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB}`);
-  if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APP_ROLE])).rowCount === 0) await admin.query(`CREATE ROLE ${APP_ROLE} LOGIN`);
-  await admin.end();
-  const url = new URL(base.databaseUrl);
-  url.pathname = `/${DB}`;
-  const appUrl = new URL(url.toString());
-  appUrl.username = APP_ROLE;
-  appUrl.password = '';
+  const { url, appUrl } = await createScratchDb(base.databaseUrl, DB, APP_ROLE);
 
   const slack = base.slackWebhookUrl ? undefined : await slackSink();
   const smtp = base.smtpUrl ? undefined : await smtpSink();
   const prefix = `shadowgate-demo-${process.pid}`;
   const cfg = loadConfig({
-    ...process.env, DATABASE_URL: url.toString(), SHADOWGATE_REDIS_PREFIX: prefix,
+    ...process.env, DATABASE_URL: url, SHADOWGATE_REDIS_PREFIX: prefix,
     SLACK_WEBHOOK_URL: base.slackWebhookUrl ?? slack!.url, SMTP_URL: base.smtpUrl ?? smtp!.url,
     DEVOPS_EMAIL: process.env.DEVOPS_EMAIL || 'devops@example.com', SHADOWGATE_RETRY_BASE_MS: '200',
   });
-  say(bold(`shadowgate demo: database ${DB} on ${url.host}, Redis ${cfg.redisUrl} (prefix ${prefix})`));
+  say(bold(`shadowgate demo: database ${DB} on ${new URL(url).host}, Redis ${cfg.redisUrl} (prefix ${prefix})`));
   say(gray(`Slack -> ${base.slackWebhookUrl ? 'SLACK_WEBHOOK_URL' : `local sink ${slack!.url}`}; email -> ${base.smtpUrl ? 'SMTP_URL' : `local SMTP sink ${smtp!.url}`}`));
 
-  await migrateSchema(cfg.databaseUrl);
   const clock = new ManualClock(new Date(Date.now() - 60 * DAY));
   const p = await openRuntime(cfg, { clock });
   const { pool } = p;
-  const app = createPool(appUrl.toString(), 4);
+  const app = createPool(appUrl, 4);
   await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);
-  const seed: Array<[string, 'isolated' | 'shared' | 'super', boolean]> = [
-    ['sm', 'isolated', false], ['motoko', 'isolated', false], ['ab', 'shared', false], ['aa', 'shared', false],
-    ['bap', 'shared', false], ['echo', 'super', false], ['ea', 'super', false], ['io', 'super', true]];
-  for (const [id, level, legacy] of seed) {
-    await addProject(pool, { projectId: id, accessLevel: level, legacyOwner: legacy, leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead`, minShadowDays: legacy ? 14 : undefined });
-  }
-  for (const [r, t] of [['ab', 'sm'], ['aa', 'sm'], ['bap', 'sm']] as const) await permit(pool, r, t);
-  await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [seed.map((s) => s[0])]);
+  await seedProjects(pool);
+  await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [SEED_PROJECTS.map(([id]) => id)]);
   await protectTable(pool, 'public.memories');
   await grantApp(pool, APP_ROLE);
   say(ok('schema installed, 8 projects registered, public.memories protected, application role granted'));
@@ -103,16 +87,7 @@ async function main(): Promise<number> {
     }
     showMessages();
   };
-  const traffic = async (project: string, n: number, sql = `SELECT count(*) FROM memories WHERE project_id = '${project}'`) => {
-    const c = await app.connect();
-    for (let i = 0; i < n; i++) {
-      await c.query('BEGIN');
-      await c.query('SELECT shadowgate.set_project_context($1)', [project]);
-      await c.query(sql);
-      await c.query('COMMIT');
-    }
-    c.release();
-  };
+  const traffic = (project: string, n: number, sql = `SELECT count(*) FROM memories WHERE project_id = '${project}'`) => transactions(app, project, n, sql);
   const day = (n: number) => {
     clock.advance(n * DAY);
     say(bold(`\n== ${clock.now().toISOString().slice(0, 10)} (+${n}d)`));

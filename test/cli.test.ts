@@ -4,7 +4,7 @@ import { DAY } from '../shared/clock.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let env: Record<string, string>;

@@ -9,7 +9,7 @@ import { startDashboard } from '../cli/dashboard/server.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let dash: Awaited<ReturnType<typeof startDashboard>>;

@@ -7,7 +7,7 @@ import { startWorkers, type Workers } from '../workers/start.js';
 import { review } from '../shared/db/violations.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 import { slackSink, smtpSink, until } from './support/sinks.js';
 import pg from 'pg';
 

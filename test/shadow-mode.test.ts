@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 import { migrateSchema } from '../shared/db/schema-migration.js';
 import { readdirSync } from 'node:fs';
 import { sqlDir } from '../shared/paths.js';

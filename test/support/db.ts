@@ -1,33 +1,17 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
-import { migrateSchema } from '../../shared/db/schema-migration.js';
 import { grantApp } from '../../shared/db/protection.js';
+import { asAdmin, createScratchDb, dropScratchDb, urlFor as scratchUrl } from '../../fixtures/scratch-db.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
-export function urlFor(db: string, user = 'postgres'): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${db}`;
-  u.username = user;
-  u.password = '';
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+export const urlFor = (db: string, user = 'postgres'): string => scratchUrl(ADMIN_URL, db, user);
 
 /** One statement on the admin connection (for objects a test creates and drops itself). */
 export async function adminQuery(statement: string): Promise<void> {
-  await admin((c) => c.query(statement));
+  await asAdmin(ADMIN_URL, (c) => c.query(statement));
 }
 
 export interface TestDb {
@@ -52,14 +36,8 @@ export async function createTestDb(file: string): Promise<TestDb & { grantApp():
   const run = randomBytes(4).toString('hex');
   const name = `sg_t_${tag}_${run}`;
   const appRole = `sg_app_${tag}_${run}`;
-  await admin(async (c) => {
-    await c.query(`CREATE DATABASE "${name}"`);
-    await c.query(`CREATE ROLE "${appRole}" LOGIN`);
-  });
-  const url = urlFor(name);
-  await migrateSchema(url);
+  const { url, appUrl } = await createScratchDb(ADMIN_URL, name, appRole);
   const pool = createPool(url, 8);
-  const appUrl = urlFor(name, appRole);
   const app = createPool(appUrl, 8);
   return {
     name,
@@ -74,10 +52,7 @@ export async function createTestDb(file: string): Promise<TestDb & { grantApp():
     async drop() {
       await app.end();
       await pool.end();
-      await admin(async (c) => {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        await c.query(`DROP ROLE IF EXISTS "${appRole}"`);
-      });
+      await dropScratchDb(ADMIN_URL, name, appRole);
     },
   };
 }

@@ -1,28 +1,10 @@
 import type { Pool } from '../../shared/db/pool.js';
-import { addProject, permit } from '../../shared/db/projects.js';
+import { seedProjects as seedRollout } from '../../fixtures/seed.js';
 import { protectTable } from '../../shared/db/protection.js';
 
-/** The seed's eight projects: sm, motoko isolated; ab, aa, bap shared; echo, ea, io super. */
-export const SEED_PROJECTS: Array<[string, 'isolated' | 'shared' | 'super', boolean]> = [
-  ['sm', 'isolated', false],
-  ['motoko', 'isolated', false],
-  ['ab', 'shared', false],
-  ['aa', 'shared', false],
-  ['bap', 'shared', false],
-  ['echo', 'super', false],
-  ['ea', 'super', false],
-  ['io', 'super', true],
-];
-
+/** The seed's projects and permissions (fixtures/seed.ts), and aa also reads ab. */
 export async function seedProjects(pool: Pool): Promise<void> {
-  for (const [id, level, legacy] of SEED_PROJECTS) {
-    await addProject(pool, {
-      projectId: id, accessLevel: level, legacyOwner: legacy,
-      leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead`, minShadowDays: legacy ? 14 : undefined,
-    });
-  }
-  // shared projects read sm (and aa reads ab)
-  for (const [r, t] of [['aa', 'sm'], ['ab', 'sm'], ['bap', 'sm'], ['aa', 'ab']] as const) await permit(pool, r, t);
+  await seedRollout(pool, [['aa', 'ab']]);
 }
 
 /** An application table with rows of every project, protected. */

@@ -1,4 +1,5 @@
 import { driftCheck } from '../shared/db/doctor.js';
+import { execute } from '../shared/db/sql.js';
 import { withTransaction } from '../shared/db/pool.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
 
@@ -22,7 +23,7 @@ export class DriftWatch {
   check(): Promise<string[]> {
     this.running ??= withTransaction(this.p.pool, async (c) => {
       // a migration holding the saved rows must not stall the producer: try again next time
-      await c.query(`SET LOCAL lock_timeout = '5s'`);
+      await execute(c, 'drift-lock-timeout');
       return driftCheck(c, 'periodic drift check (pipeline)', this.p.clock.now());
     })
       .catch((err: Error) => {

@@ -9,7 +9,7 @@ import { startWorkers } from '../workers/start.js';
 import { ADMIN_URL, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 import { slackSink, until } from './support/sinks.js';
 
 let db: TestDb & { grantApp(): Promise<void> };

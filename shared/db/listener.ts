@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { execute } from './sql.js';
 
 /**
  * A committing transaction that recorded would-be denials notifies at most this often per session
@@ -57,14 +58,14 @@ export class Listener {
         client.on('notification', (n) => {
           if (n.channel === 'shadowgate') this.o.onHint();
         });
-        await client.query('LISTEN shadowgate');
+        await execute(client, 'listen');
         if (up === false) this.o.onState?.(true, 'listening again');
         up = true;
         backoff = 100;
         this.firstConnect();
         this.o.onHint();
         const checker = setInterval(() => {
-          client.query('SELECT 1').catch((e: Error) => this.interrupt?.(`check failed: ${e.message}`));
+          execute(client, 'database-ping').catch((e: Error) => this.interrupt?.(`check failed: ${e.message}`));
         }, this.o.checkEveryMs ?? 10_000);
         const why = await lost;
         clearInterval(checker);

@@ -8,7 +8,7 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 export type Pool = pg.Pool;
 export type Client = pg.PoolClient;
-export type Queryable = pg.Pool | pg.PoolClient;
+export type Queryable = pg.Pool | pg.ClientBase;
 
 export function describeUrl(url: string): string {
   try {

@@ -90,13 +90,13 @@ async function restartPg(mode: 'fast' | 'immediate'): Promise<void> {
 
 /** Every violation notification delivered: none pending, none failed. */
 const deliveriesSettled = async () =>
-  (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status <> 'sent'`))[0].n === 0;
+  (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status <> 'sent'`))[0]!.n === 0;
 
 /** Fingerprints absorbed whose batch digest has not been delivered yet. */
 const unannounced = async () => (await q<{ n: number }>(
   `SELECT count(*)::int AS n FROM shadowgate.violation_fingerprints v
     WHERE NOT EXISTS (SELECT 1 FROM shadowgate.notifications n
-                       WHERE n.dedupe_key = 'violations:batch:' || v.announced_batch AND n.status = 'sent')`))[0].n;
+                       WHERE n.dedupe_key = 'violations:batch:' || v.announced_batch AND n.status = 'sent')`))[0]!.n;
 
 beforeAll(async () => {
   [cluster, redis, slack, smtp] = await Promise.all([startPgCluster(), startRedisServer(), flakySlack(), smtpSink()]);
@@ -183,11 +183,11 @@ describe('chaos', () => {
     const before = slack.messages.length;
     const requests = slack.requests;
     await violations('s', 60, 40); // a digest every few batches while Slack refuses
-    const held = (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'pending' AND channel = 'slack'`))[0].n;
+    const held = (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'pending' AND channel = 'slack'`))[0]!.n;
     expect(held).toBeGreaterThan(3);
     // a long outage in compressed time: every held message retried many times at the capped backoff
     await until(() => slack.requests - requests > 25 * 3, 30_000);
-    expect((await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'failed'`))[0].n).toBe(0);
+    expect((await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'failed'`))[0]!.n).toBe(0);
     slack.refuse = false;
     await until(deliveriesSettled, 30_000);
     const posts = slack.messages.length - before;
@@ -210,7 +210,7 @@ describe('chaos', () => {
               count(t.id)::int AS timers
          FROM shadowgate.violation_fingerprints v
          LEFT JOIN shadowgate.timers t ON t.kind = 'investigation' AND t.subject = v.id::text
-        WHERE v.row_project_id LIKE 'g%'`))[0];
+        WHERE v.row_project_id LIKE 'g%'`))[0]!;
     await until(async () => (await giant()).timers >= 10_000, 90_000);
     const g = await giant();
     expect(g.n).toBe(10_000);
@@ -236,7 +236,7 @@ describe('chaos', () => {
     expect([...named.values()].filter((k) => k > 1)).toHaveLength(0);
     // every investigation due 2 s ago or more has fired (escalated) or was closed
     await until(async () => (await q<{ n: number }>(
-      `SELECT count(*)::int AS n FROM shadowgate.timers WHERE closed_at IS NULL AND fired = 0 AND due_at < now() - interval '2 seconds'`))[0].n === 0, 60_000);
+      `SELECT count(*)::int AS n FROM shadowgate.timers WHERE closed_at IS NULL AND fired = 0 AND due_at < now() - interval '2 seconds'`))[0]!.n === 0, 60_000);
     for (const ref of resets) {
       expect((await q(`SELECT 1 FROM shadowgate.rls_phase_history WHERE kind = 'clock_reset' AND reason LIKE $1`, [`%${ref}%`])).length, ref).toBe(1);
     }

@@ -382,9 +382,21 @@ DECLARE
     ctx text;
     nl integer;
     own boolean;
-    actor text := session_user::text
-        || CASE WHEN current_setting('role') <> 'none' THEN ' as ' || current_setting('role') ELSE '' END;
+    actor text;
 BEGIN
+    -- the cheap exits first: this runs for the application's temporary tables too
+    IF tg_tag = 'CREATE TABLE' AND NOT EXISTS (
+           SELECT 1 FROM pg_event_trigger_ddl_commands() c
+             JOIN pg_inherits i ON i.inhrelid = c.objid
+             JOIN shadowgate.protected_tables p ON p.table_oid = i.inhparent) THEN
+        RETURN; -- not a partition of a protected table
+    END IF;
+    IF tg_tag IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED') AND NOT EXISTS (
+           SELECT 1 FROM shadowgate.drift_state s
+            WHERE s.table_oid IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM shadowgate.protected_tables p WHERE p.table_oid = s.table_oid)) THEN
+        RETURN; -- no protected table was dropped
+    END IF;
     -- the call stack: below our own frame, a plpgsql function of the schema shadowgate means the DDL
     -- is shadowgate's own (the application can call none that runs SQL it chose)
     GET DIAGNOSTICS ctx = PG_CONTEXT;
@@ -394,18 +406,9 @@ BEGIN
         PERFORM shadowgate.drift_accept_own_policies();
         RETURN;
     END IF;
-    IF tg_tag = 'CREATE TABLE' AND NOT EXISTS (
-           SELECT 1 FROM pg_inherits i
-            WHERE i.inhparent IN (SELECT table_oid FROM shadowgate.protected_tables)
-              AND NOT EXISTS (SELECT 1 FROM shadowgate.protected_tables p WHERE p.table_oid = i.inhrelid)) THEN
-        RETURN; -- not a partition of a protected table (e.g. the application's temporary tables)
-    END IF;
-    IF tg_tag IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED') AND NOT EXISTS (
-           SELECT 1 FROM shadowgate.drift_state s
-            WHERE s.table_oid IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM shadowgate.protected_tables p WHERE p.table_oid = s.table_oid)) THEN
-        RETURN; -- no protected table was dropped
-    END IF;
+    -- who, as PostgreSQL tells it: the login, and the role it had SET ROLE to
+    actor := session_user::text
+        || CASE WHEN current_setting('role') <> 'none' THEN ' as ' || current_setting('role') ELSE '' END;
     PERFORM shadowgate.drift_sync(actor || ' (' || tg_tag || ')', now(),
         ARRAY(SELECT p.table_oid FROM shadowgate.protected_tables p
                 JOIN pg_inherits i ON i.inhrelid = p.table_oid
@@ -422,6 +425,10 @@ END $$;
 CREATE FUNCTION shadowgate.on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+                    WHERE d.classid = 'pg_class'::regclass AND NOT d.is_temporary) THEN
+        RETURN; -- temporary tables are never protected
+    END IF;
     DELETE FROM shadowgate.drift_state s
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = s.table_oid AND s.part;

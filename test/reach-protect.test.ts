@@ -66,7 +66,7 @@ describe('protect refuses bad input: one line, exit 2, nothing changed', () => {
       ['shadowgate.project_registry', 'project_id', /shadowgate's own tables/],
       ['public.docs_view', 'project_id', /public.docs_view is a view/],
       ['public.blobs', 'project_id', /type jsonb: the tenant column must be/],
-      ['public.by_uuid', 'tenant', /project id "aa" can never match public.by_uuid.tenant \(uuid\)/],
+      ['public.by_uuid', 'tenant', /project id "aa" can never match public.by_uuid.tenant \(uuid\): not a uuid/],
       ['public.mine', 'project_id', /owned by .*application role/],
     ];
     const before = await state();
@@ -89,23 +89,26 @@ describe('protect refuses bad input: one line, exit 2, nothing changed', () => {
       const before = await state();
       const r = await run('project', 'add', 'longer7', '--access', 'isolated');
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe('shadowgate: project id "longer7" can never match public.short_ids.project_id (character varying(6)): at most 6 characters');
+      expect(r.stderr.trim()).toBe('shadowgate: project id "longer7" can never match public.short_ids.project_id (character varying(6)): longer than 6 characters');
       expect(await state()).toEqual(before);
     } finally {
       await db.pool.query(`DROP TABLE public.short_ids`);
     }
   });
 
-  it('knows which ids a uuid or integer column can hold (its canonical text form)', async () => {
+  it('knows which ids a uuid or integer column can hold (as the policies compare them, in the column\'s type)', async () => {
     const fits = async (id: string, type: string) =>
       (await db.pool.query(`SELECT shadowgate.id_mismatch($1, $2::regtype, -1) IS NULL AS ok`, [id, type])).rows[0].ok;
     expect(await fits('0f8fad5b-d9cb-469f-a165-70867728950e', 'uuid')).toBe(true);
-    expect(await fits('0F8FAD5B-D9CB-469F-A165-70867728950E', 'uuid')).toBe(false); // the upper-case form never equals a uuid's text
+    expect(await fits('0F8FAD5B-D9CB-469F-A165-70867728950E', 'uuid')).toBe(true); // compared as a uuid, not as text
+    expect(await fits('0f8fad5bd9cb469fa16570867728950e', 'uuid')).toBe(true);
     expect(await fits('sm', 'uuid')).toBe(false);
+    expect(await fits('0f8fad5b-d9cb-469f-a165-70867728950', 'uuid')).toBe(false);
     expect(await fits('2147483647', 'int4')).toBe(true);
     expect(await fits('2147483648', 'int4')).toBe(false);
-    expect(await fits('007', 'int4')).toBe(false);
     expect(await fits('40000', 'int2')).toBe(false);
+    expect(await fits('123456789012345678', 'int8')).toBe(true);
+    expect(await fits('1234567890123456789', 'int8')).toBe(false);
     expect(await fits('sm', 'int8')).toBe(false);
     expect(await fits('anything', 'text')).toBe(true);
   });

@@ -40,8 +40,9 @@ CREATE TABLE shadowgate.drift_log (
     history_ids bigint[] NOT NULL DEFAULT '{}'
 );
 
--- The types a tenant column may have, and whether a project id can ever equal a value of it
--- (compared in the column's canonical text form).
+-- The types a tenant column may have, and whether a project id can ever equal a value of it. The
+-- policies compare in the column's type through shadowgate.as_uuid()/as_bigint() (003): an id they
+-- turn into NULL, or a number out of the column's range, can never match.
 CREATE FUNCTION shadowgate.tenant_type(typ oid) RETURNS oid
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END FROM pg_type t WHERE t.oid = typ
@@ -58,21 +59,19 @@ CREATE FUNCTION shadowgate.id_mismatch(id text, typ oid, typmod integer) RETURNS
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE shadowgate.tenant_type(typ)
         WHEN 'uuid'::regtype THEN
-            CASE WHEN id !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                 THEN 'a uuid is written in lower case with hyphens (8-4-4-4-12)' END
+            CASE WHEN shadowgate.as_uuid(id) IS NULL THEN 'not a uuid (32 hex digits, hyphens optional)' END
         WHEN 'int2'::regtype THEN
-            CASE WHEN NOT (CASE WHEN id ~ '^(0|[1-9][0-9]{0,5})$' THEN id::numeric <= 32767 ELSE false END)
-                 THEN 'a smallint is a whole number from 0 to 32767 without leading zeros' END
+            CASE WHEN coalesce(shadowgate.as_bigint(id) NOT BETWEEN -32768 AND 32767, true)
+                 THEN 'not a whole number from -32768 to 32767' END
         WHEN 'int4'::regtype THEN
-            CASE WHEN NOT (CASE WHEN id ~ '^(0|[1-9][0-9]{0,10})$' THEN id::numeric <= 2147483647 ELSE false END)
-                 THEN 'an integer is a whole number from 0 to 2147483647 without leading zeros' END
+            CASE WHEN coalesce(shadowgate.as_bigint(id) NOT BETWEEN -2147483648 AND 2147483647, true)
+                 THEN 'not a whole number from -2147483648 to 2147483647' END
         WHEN 'int8'::regtype THEN
-            CASE WHEN NOT (CASE WHEN id ~ '^(0|[1-9][0-9]{0,19})$' THEN id::numeric <= 9223372036854775807 ELSE false END)
-                 THEN 'a bigint is a whole number from 0 to 9223372036854775807 without leading zeros' END
+            CASE WHEN shadowgate.as_bigint(id) IS NULL THEN 'not a whole number of at most 18 digits' END
         WHEN 'varchar'::regtype THEN
-            CASE WHEN typmod > 4 AND length(id) > typmod - 4 THEN format('at most %s characters', typmod - 4) END
+            CASE WHEN typmod > 4 AND length(id) > typmod - 4 THEN format('longer than %s characters', typmod - 4) END
         WHEN 'bpchar'::regtype THEN
-            CASE WHEN typmod > 4 AND length(id) > typmod - 4 THEN format('at most %s characters', typmod - 4) END
+            CASE WHEN typmod > 4 AND length(id) > typmod - 4 THEN format('longer than %s characters', typmod - 4) END
     END
 $$;
 

@@ -4,6 +4,9 @@
 // fingerprints); SHADOWGATE_VIOLATION_WINDOW_SECONDS=0 makes every producer batch announce what it
 // saw, each fingerprint with its running count. Violation k of an owner is received when the first
 // message names that owner with a count >= k.
+// OUTAGE=1: Slack refuses (503) while the load runs and takes everything after it: "drained after
+// end" is then the time from Slack's recovery to the last violation reported, and drain/s the
+// backlog over that time (retries capped at SHADOWGATE_RETRY_MAX_MS=1000 in the pipeline).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,11 +15,13 @@ import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
 import { grantApp, protectTable } from '../shared/db/protection.js';
 import { projectRoot } from '../shared/paths.js';
-import { slackSink } from '../cli/demo-sinks.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const RATES = (process.env.RATES ?? "100,1000,5000").split(",").map(Number);
 const PER_TXN = Number(process.env.PER_TXN ?? 10);
+const OUTAGE = process.env.OUTAGE === '1';
 const OWNERS = 100;
 const CONNECTIONS = 8;
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -31,27 +36,33 @@ await pool.query('CREATE TABLE public.items (id bigserial PRIMARY KEY, project_i
 await protectTable(pool, 'public.items');
 await grantApp(pool, ROLE);
 
-// the Slack stand-in: receipt times of (owner, running count)
+// the Slack stand-in: receipt times of (owner, running count); refuses while `refusing`
 const receipts = new Map<string, Array<[number, number]>>();
-const slack = await slackSink();
-const push = slack.messages.push.bind(slack.messages);
-slack.messages.push = (...items) => {
-  const t = performance.now();
-  for (const m of items) {
-    for (const [, owner = '', count] of m.text.matchAll(/owner (o\d+): (\d+) row access/g)) {
+let refusing = false;
+let requests = 0;
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    requests += 1;
+    if (refusing) return void res.writeHead(503).end('unavailable');
+    const t = performance.now();
+    for (const [, owner = '', count] of (JSON.parse(body).text as string).matchAll(/owner (o\d+): (\d+) row access/g)) {
       const list = receipts.get(owner) ?? [];
       list.push([Number(count), t]);
       receipts.set(owner, list);
     }
-  }
-  return push(...items);
-};
+    res.writeHead(200).end('ok');
+  });
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+const slackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack`;
 /** when the k-th violation (1-based) of an owner was first reported, or undefined */
 const reportedAt = (owner: string, k: number) => receipts.get(owner)?.find(([count]) => count >= k)?.[1];
 
 const prefix = `shadowgate-bench-${process.pid}`;
 const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'run'], {
-  env: { ...process.env, DATABASE_URL: url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0' },
+  env: { ...process.env, DATABASE_URL: url, SLACK_WEBHOOK_URL: slackUrl, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0', SHADOWGATE_RETRY_MAX_MS: '1000' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((r) => child.stdout!.on('data', (d) => String(d).includes('running') && r()));
@@ -60,10 +71,11 @@ const app = createPool(appUrl, CONNECTIONS);
 let next = 0;
 const seenCount = new Map<string, number>();
 const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;
-console.log(`violations/s  committed  reported  lost  p50 ms  p95 ms  p99 ms  achieved/s  drained after end (ms)`);
+console.log(`violations/s  committed  reported  lost  p50 ms  p95 ms  p99 ms  achieved/s  drained after end (ms)  drain/s${OUTAGE ? '  (Slack refused during the load)' : ''}`);
 for (const rate of RATES) {
   const committed: Array<[string, number, number]> = []; // owner, k, commit time
   const txnRate = rate / PER_TXN;
+  refusing = OUTAGE;
   const start = performance.now();
   const total = Math.round(txnRate * SECONDS);
   let issued = 0;
@@ -88,18 +100,20 @@ for (const rate of RATES) {
     c.release();
   }));
   const end = performance.now();
-  const deadline = end + 10_000;
+  refusing = false;
+  const deadline = end + 30_000;
   while (performance.now() < deadline && committed.some(([o, k]) => reportedAt(o, k) === undefined)) await new Promise((r) => setTimeout(r, 50));
   const got = committed.map(([o, k, t]) => [reportedAt(o, k), t] as const).filter(([r]) => r !== undefined) as Array<readonly [number, number]>;
   const lat = got.map(([r, t]) => r - t).sort((a, b) => a - b);
   const lastReceipt = Math.max(...got.map(([r]) => r));
   console.log([rate, committed.length, lat.length, committed.length - lat.length, pct(lat, 0.5).toFixed(0), pct(lat, 0.95).toFixed(0), pct(lat, 0.99).toFixed(0),
-    Math.round(committed.length / ((end - start) / 1000)), Math.max(0, lastReceipt - end).toFixed(0)].map(String).map((s) => s.padStart(8)).join(' '));
+    Math.round(committed.length / ((end - start) / 1000)), Math.max(0, lastReceipt - end).toFixed(0),
+    Math.round(committed.length / (Math.max(1, lastReceipt - end) / 1000))].map(String).map((s) => s.padStart(8)).join(' '));
 }
 child.kill('SIGTERM');
 await new Promise((r) => child.on('close', r));
 await app.end();
 await pool.end();
-await slack.close();
-console.log(`Slack requests: ${slack.requests}`);
+server.close();
+console.log(`Slack requests: ${requests}`);
 process.exit(0);

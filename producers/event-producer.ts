@@ -135,7 +135,15 @@ export class EventProducer {
   private async drain(): Promise<void> {
     await withTransaction(this.p.pool, (c) => absorbAudit(c));
     for (;;) {
-      const { more, notifications } = await withTransaction(this.p.pool, (c) => this.takePage(c));
+      const { more, jobs, notifications } = await withTransaction(this.p.pool, (c) => this.takePage(c));
+      // after the commit: no transaction waits on Redis; a job lost in between is rebuilt by the
+      // workers' reconciliation, a delivery by their sweep
+      for (const queue of new Set(jobs.map((j) => j.queue))) {
+        await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({
+          name: j.name, data: j.data,
+          opts: queue === QUEUE.notifications ? notificationJobOptions((j.data as NotificationJob).notificationId) : { jobId: j.jobId },
+        })));
+      }
       for (const id of notifications) await enqueueNotification(this.p, id);
       if (!more) break;
     }
@@ -146,25 +154,19 @@ export class EventProducer {
   }
 
   /**
-   * One page of the batch in progress (starting one when none is): its jobs go to the queues
-   * (deterministic ids: a page taken again after a crash adds nothing), and its fresh violations
+   * One page of the batch in progress (starting one when none is): its jobs (deterministic ids:
+   * enqueued again they add nothing) for after the commit, and its fresh violations
    * are claimed and given their investigations in this transaction, the one that moves the
    * position: a batch announces each fingerprint exactly once whatever fails when. The batch's
-   * last page records its one digest. Returns whether the batch has more pages, and the
+   * last page records its one digest. Returns whether the batch has more pages, and the jobs and
    * notifications to enqueue once committed.
    */
-  private async takePage(c: Client): Promise<{ more: boolean; notifications: number[] }> {
+  private async takePage(c: Client): Promise<{ more: boolean; jobs: RoutedJob[]; notifications: number[] }> {
     const now = this.p.clock.now();
     const pos = await lockEventPosition(c);
     const target = pos.target ?? await beginBatch(c);
     const events = await batchPage(c, { ...pos, target, after_txid: pos.target ? pos.after_txid : 0, after_id: pos.target ? pos.after_id : 0 });
     const jobs = routeEvents(events);
-    for (const queue of new Set(jobs.map((j) => j.queue))) {
-      await this.p.queues[queue].addBulk(jobs.filter((j) => j.queue === queue).map((j) => ({
-        name: j.name, data: j.data,
-        opts: queue === QUEUE.notifications ? notificationJobOptions((j.data as NotificationJob).notificationId) : { jobId: j.jobId },
-      })));
-    }
     const fresh = freshFingerprints(events);
     if (fresh.length) {
       // window 0: every batch announces every fingerprint it touched
@@ -174,14 +176,14 @@ export class EventProducer {
     }
     if (events.length === EVENTS_PAGE) {
       await batchProgress(c, events[events.length - 1]!);
-      return { more: true, notifications: [] };
+      return { more: true, jobs, notifications: [] };
     }
     const totals = await batchTotals(c, pos.batch);
     const notifications = totals.length
       ? await recordNotification(this.p, c, `violations:batch:${pos.batch}`, violationDigest(await batchTop(c, pos.batch, DIGEST_TOP), totals, this.p.cfg.thresholds.investigationHours, this.p.cfg.dashboardUrl))
       : [];
     await endBatch(c);
-    return { more: false, notifications };
+    return { more: false, jobs, notifications };
   }
 
   async stop(): Promise<void> {

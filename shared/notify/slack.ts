@@ -16,6 +16,9 @@ export class SlackNotifier {
       if (err instanceof IncomingWebhookHTTPError && slackStatusIsPermanent(err.statusCode)) {
         throw new PermanentDeliveryError(`Slack refused the message: HTTP ${err.statusCode} ${String(err.body).slice(0, 200)}`);
       }
+      // undici says only "fetch failed": the reason is in the cause
+      const cause = (err as { original?: { cause?: { code?: string; message?: string } } }).original?.cause;
+      if (cause) throw new Error(`${(err as Error).message}: ${cause.code ?? ''} ${cause.message ?? ''}`.trim());
       throw err;
     }
   }

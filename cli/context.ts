@@ -1,14 +1,15 @@
 import { loadConfig, type Config } from '../shared/config.js';
-import { InputError } from '../shared/errors.js';
+import { parseTimestamp } from '../shared/clock.js';
 import { checkDatabase, createPool, type Pool } from '../shared/db/pool.js';
 import { userInfo } from 'node:os';
 
-/** --now: the clock of every rule in a command (default: the real time). */
-export function parseNow(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const t = new Date(text);
-  if (Number.isNaN(t.getTime())) throw new InputError(`unparsable time "${text}": use ISO 8601, e.g. 2026-01-31T12:00:00Z`);
-  return t;
+/**
+ * --now of the read-only commands (report, status, check-duration, violations, decisions): the time
+ * the rules are evaluated at (default: the real time). Commands that change state take no time:
+ * they act at the real time.
+ */
+export function parseNow(text: string | undefined, option = '--now'): Date {
+  return text === undefined ? new Date() : parseTimestamp(text, option);
 }
 
 export function defaultActor(): string {

@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   const { pool } = p;
   const app = createPool(appUrl, 4);
   await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);
-  await seedProjects(pool);
+  await seedProjects(pool, [], { actor: 'demo', at: clock.now() });
   await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [SEED_PROJECTS.map(([id]) => id)]);
   await protectTable(pool, 'public.memories');
   await grantApp(pool, APP_ROLE);
@@ -103,10 +103,10 @@ async function main(): Promise<number> {
   };
   const fix = async (project: string, resolution: 'code-fix' | 'acl-change', ref: string) => {
     await absorbAudit(pool);
-    for (const f of (await fingerprints(pool, project)).filter((x) => x.open_since)) {
-      await review(pool, { fingerprintId: f.id!, resolution, ref, actor: 'demo', at: clock.now() });
-      say(ok(`reviewed fingerprint #${f.id} (${f.project_id} ${f.operation} owner ${f.row_project_id}): ${resolution} ${ref}; shadow clock restarts`));
-    }
+    if (!(await fingerprints(pool, project)).some((f) => f.open_since)) return;
+    // one root cause, every fingerprint it produced: one review, one clock reset
+    const done = await review(pool, { selection: { projectId: project }, resolution, ref, actor: 'demo', at: clock.now() });
+    say(ok(`reviewed fingerprints ${done.fingerprintIds.map((id) => `#${id}`).join(', ')} of ${project}: ${resolution} ${ref}; shadow clock restarts`));
   };
 
   say(bold('\n== batch 1: sm'));
@@ -135,7 +135,7 @@ async function main(): Promise<number> {
   await settle();
   day(1);
   say('  aa legitimately reads bap: grant the permission (an ACL change resets aa\'s clock)');
-  await permit(pool, 'aa', 'bap');
+  await permit(pool, 'aa', 'bap', { actor: 'demo', at: clock.now() });
   await fix('aa', 'acl-change', 'migration 2026_11_grant_aa_bap');
   await traffic('aa', 1100, `SELECT count(*) FROM memories WHERE project_id IN ('aa', 'sm', 'bap')`);
   await settle();

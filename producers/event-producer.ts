@@ -28,11 +28,6 @@ export function routeEvents(events: readonly EventRow[]): RoutedJob[] {
   for (const e of events) {
     if (e.project_id) projects.add(e.project_id);
     switch (e.kind) {
-      case 'permission_change':
-      case 'code_change':
-        jobs.push({ queue: QUEUE.shadowClock, name: e.kind, jobId: jobId('evt', e.id, 'clock'),
-          data: { eventId: e.id, kind: e.kind, projectId: e.project_id, payload: e.payload } });
-        break;
       case 'notification': // recorded by the database itself (RLS switched off on a protected table)
         jobs.push({ queue: QUEUE.notifications, name: 'send', jobId: jobId('notif', Number(e.payload.notification_id)),
           data: { notificationId: Number(e.payload.notification_id) } });

@@ -1,9 +1,12 @@
 import { isProjectId } from './domain/project-id.js';
 import { InputError } from './errors.js';
+import { isValidTimeZone, type Calendar } from './domain/business-days.js';
 
 /** Thresholds of the exit criteria and of the escalation rules (all configurable). */
 export interface Thresholds {
   minShadowDays: number;
+  /** a legacy owner's minimum (the story's extended monitoring for io) */
+  legacyMinShadowDays: number;
   minTransactions: number;
   maxShadowDays: number;
   investigationHours: number;
@@ -24,8 +27,8 @@ export interface Config {
   thresholds: Thresholds;
   /** Rollout batches in order, e.g. [['sm'], ['motoko'], ['ab','aa','bap'], ...] */
   rolloutOrder: string[][];
-  /** ISO dates (YYYY-MM-DD) that are not business days. */
-  holidays: string[];
+  /** business days: timezone and holidays (the enforcing deadline of the 14-day rule) */
+  calendar: Calendar;
   /** At most one real-time message per fingerprint per this many seconds. */
   violationWindowSeconds: number;
   /** Roles `doctor` does not report as routes around the policies (maintenance roles). */
@@ -55,6 +58,7 @@ export const DEFAULT_ROLLOUT_ORDER = 'sm | motoko | ab,aa,bap | echo,ea | io';
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   minShadowDays: 7,
+  legacyMinShadowDays: 14,
   minTransactions: 1000,
   maxShadowDays: 14,
   investigationHours: 48,
@@ -111,6 +115,12 @@ function holidays(raw: string | undefined): string[] {
   return days;
 }
 
+function timeZone(raw: string | undefined): string {
+  if (!raw) return 'UTC';
+  if (!isValidTimeZone(raw)) throw new InputError(`SHADOWGATE_TIMEZONE: "${raw}" is not a timezone (an IANA name, e.g. Europe/Berlin)`);
+  return raw;
+}
+
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
   if (!raw) return undefined;
@@ -137,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dashboardUrl: env.DASHBOARD_URL || undefined,
     thresholds: {
       minShadowDays: num(env, 'SHADOWGATE_MIN_SHADOW_DAYS', DEFAULT_THRESHOLDS.minShadowDays),
+      legacyMinShadowDays: num(env, 'SHADOWGATE_LEGACY_MIN_SHADOW_DAYS', DEFAULT_THRESHOLDS.legacyMinShadowDays),
       minTransactions: num(env, 'SHADOWGATE_MIN_TRANSACTIONS', DEFAULT_THRESHOLDS.minTransactions),
       maxShadowDays: num(env, 'SHADOWGATE_MAX_SHADOW_DAYS', DEFAULT_THRESHOLDS.maxShadowDays),
       investigationHours: num(env, 'SHADOWGATE_INVESTIGATION_HOURS', DEFAULT_THRESHOLDS.investigationHours),
@@ -144,7 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enforceWithinBusinessDays: num(env, 'SHADOWGATE_ENFORCE_WITHIN_BUSINESS_DAYS', DEFAULT_THRESHOLDS.enforceWithinBusinessDays),
     },
     rolloutOrder: parseRolloutOrder(env.SHADOWGATE_ROLLOUT_ORDER || DEFAULT_ROLLOUT_ORDER),
-    holidays: holidays(env.SHADOWGATE_HOLIDAYS),
+    calendar: { timeZone: timeZone(env.SHADOWGATE_TIMEZONE), holidays: holidays(env.SHADOWGATE_HOLIDAYS) },
     violationWindowSeconds: num(env, 'SHADOWGATE_VIOLATION_WINDOW_SECONDS', 300),
     doctorAllowRoles: (env.SHADOWGATE_DOCTOR_ALLOW_ROLES ?? '').split(',').map((r) => r.trim()).filter(Boolean),
     driftCheckSeconds: num(env, 'SHADOWGATE_DRIFT_CHECK_SECONDS', 60),

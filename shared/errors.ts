@@ -23,11 +23,12 @@ export class UnavailableError extends Error {
   }
 }
 
-/** A requested phase change that the rules forbid (illegal transition, not eligible, order). */
-export class TransitionRefusedError extends InputError {
+/** A well-formed request that a rule refuses (illegal transition, not eligible, rollout order). Exit code 1. */
+export class RefusedError extends Error {
+  readonly exitCode = 1;
   constructor(message: string) {
     super(message);
-    this.name = 'TransitionRefusedError';
+    this.name = 'RefusedError';
   }
 }
 

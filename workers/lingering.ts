@@ -6,16 +6,21 @@ import { lingeringMessage } from '../shared/notify/messages.js';
 import type { Runtime } from '../shared/jobs/runtime.js';
 import { dueTimer, scheduleTimer } from '../shared/jobs/timers.js';
 import { notify } from '../shared/notify/outbox.js';
-import type { LingeringJob } from '../shared/jobs/queues.js';
+import { jobId, QUEUE, type LingeringJob } from '../shared/jobs/queues.js';
+import { addBusinessDays, businessDaysElapsed } from '../shared/domain/business-days.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
 /**
- * A project in shadow gets a timer at the maximum shadow duration. When it fires and the project
- * lingers (0 unresolved violations, enough transactions) the enforcing deadline is 3 business days
- * later; still in shadow at the deadline: Slack #devops and the leads' email, then daily.
+ * The 14-day rule. A project in shadow gets a timer at the maximum shadow duration. Once the
+ * project lingers (past the maximum with every exit criterion met; the eligibility worker wakes the
+ * timer when that happens later) Slack #devops and the lead's and DEVOPS_EMAIL's inboxes get the
+ * alert with the enforcing deadline (N business days later, in the configured timezone), then a
+ * reminder each business day, a sharper alert when the deadline passes, and one each business day
+ * after. Each message is keyed by its business day: a replayed or early wake-up sends nothing twice.
  */
 export function lingeringProcessor(p: Runtime) {
   const t = p.cfg.thresholds;
+  const cal = p.cfg.calendar;
   return async (job: Job<LingeringJob>): Promise<string> => {
     const now = p.clock.now();
     if ('projectId' in job.data) {
@@ -38,27 +43,31 @@ export function lingeringProcessor(p: Runtime) {
     const timer = await dueTimer(p, job.data.timerId, now);
     if (typeof timer === 'string') return timer;
     const [s] = await loadStats(p.pool, [timer.project_id]);
-    if (!s || s.phase !== 'shadow') {
+    if (!s || s.phase !== 'shadow' || s.shadowStartedAt?.getTime() !== timer.opened_at.getTime()) {
       await closeTimer(p.pool, timer.id, now);
+      if (s?.phase === 'shadow') await p.queues[QUEUE.lingering].add('open', { projectId: s.projectId }, { jobId: jobId('linger-open', s.projectId, now.getTime()) });
       return 'moved on';
     }
-    const e = evaluateEligibility(s, t, now, p.cfg.holidays);
-    if (!e.lingering || !e.enforceDeadline) {
-      const next = await rescheduleTimer(p.pool, timer, new Date(now.getTime() + t.reminderHours * HOUR), false);
+    const e = evaluateEligibility(s, t, now, cal);
+    if (!e.lingering || !e.lingeringSince || !e.enforceDeadline) {
+      // not past the maximum yet (a stale timer), or not every criterion is met: look again in a
+      // while (the eligibility worker wakes the timer as soon as the project is eligible)
+      const pastMax = new Date(s.shadowStartedAt.getTime() + t.maxShadowDays * DAY);
+      const next = await rescheduleTimer(p.pool, timer, now < pastMax ? pastMax : new Date(now.getTime() + t.reminderHours * HOUR), false);
       if (next) await scheduleTimer(p, next);
       return 'not lingering';
     }
-    if (now < e.enforceDeadline) {
-      const next = await rescheduleTimer(p.pool, timer, e.enforceDeadline, false);
-      if (next) await scheduleTimer(p, next);
-      return 'deadline set';
-    }
-    const next = await rescheduleTimer(p.pool, timer, new Date(now.getTime() + DAY), true);
+    const day = businessDaysElapsed(e.lingeringSince, now, cal);
+    const next = await rescheduleTimer(p.pool, timer, addBusinessDays(e.lingeringSince, day + 1, cal), true);
     if (!next) return 'duplicate';
-    await notify(p, `lingering:${s.projectId}:${timer.id}:${timer.fired}`,
-      lingeringMessage(s.projectId, e.daysInShadow, s.transactions, e.enforceDeadline, timer.fired, p.cfg.dashboardUrl),
+    await notify(p, `lingering:${s.projectId}:${e.lingeringSince.getTime()}:${day}`,
+      lingeringMessage({
+        projectId: s.projectId, days: e.daysInShadow, transactions: s.transactions, since: e.lingeringSince,
+        deadline: e.enforceDeadline, day, withinBusinessDays: t.enforceWithinBusinessDays, maxShadowDays: t.maxShadowDays, calendar: cal,
+        lead: s.leadSlack ?? s.leadEmail ?? `${s.projectId} lead`, dashboardUrl: p.cfg.dashboardUrl,
+      }),
       [s.leadEmail, p.cfg.devopsEmail]);
     await scheduleTimer(p, next);
-    return 'alerted';
+    return e.overdue ? 'overdue' : day === 0 ? 'alerted' : 'reminded';
   };
 }

@@ -10,7 +10,6 @@ import { eligibilityProcessor } from './eligibility.js';
 import { investigationProcessor } from './investigation.js';
 import { lingeringProcessor } from './lingering.js';
 import { notificationProcessor } from './notifications.js';
-import { shadowClockProcessor } from './shadow-clock.js';
 
 export interface Workers {
   workers: Worker[];
@@ -30,7 +29,6 @@ export async function startWorkers(p: Runtime, concurrency = 4): Promise<Workers
   const processors: Record<QueueName, Processor> = {
     [QUEUE.eligibility]: eligibilityProcessor(p),
     [QUEUE.investigation]: investigationProcessor(p),
-    [QUEUE.shadowClock]: shadowClockProcessor(p),
     [QUEUE.lingering]: lingeringProcessor(p),
     [QUEUE.notifications]: notificationProcessor(p, notifiers),
   };

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
+import { formatLocal } from '../../shared/domain/business-days.js';
 import { parseNow, withDb } from '../context.js';
 import { ok, printJson, red, stamp } from '../output.js';
 
 export function registerCheckDuration(program: Command): void {
   program
     .command('check-duration')
-    .description('projects past the maximum shadow duration; exit 1 when any')
+    .description('projects past the maximum shadow duration, their enforcing deadline, OVERDUE past it; exit 1 when any')
     .option('--now <iso>', 'evaluate at this time')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
@@ -16,8 +17,8 @@ export function registerCheckDuration(program: Command): void {
         const stats = await absorbAndLoadStats(pool);
         const alerts = stats
           .filter((s) => s.phase === 'shadow')
-          .map((s) => ({ s, e: evaluateEligibility(s, cfg.thresholds, now, cfg.holidays) }))
-          .filter(({ e }) => e.overdue)
+          .map((s) => ({ s, e: evaluateEligibility(s, cfg.thresholds, now, cfg.calendar) }))
+          .filter(({ e }) => e.pastMax)
           .map(({ s, e }) => ({
             project_id: s.projectId,
             access_level: s.accessLevel,
@@ -26,8 +27,14 @@ export function registerCheckDuration(program: Command): void {
             unresolved_count: s.unresolved,
             transaction_count: s.transactions,
             must_enforce: e.lingering,
+            lingering_since: e.lingeringSince?.toISOString() ?? null,
             enforce_deadline: e.enforceDeadline?.toISOString() ?? null,
-            action: e.lingering ? `Move to enforcing within ${cfg.thresholds.enforceWithinBusinessDays} business days` : e.recommendation,
+            overdue: e.overdue,
+            action: e.overdue
+              ? `OVERDUE: the enforcing deadline (${formatLocal(e.enforceDeadline!, cfg.calendar)}) has passed; move to enforcing now`
+              : e.lingering
+                ? `Move to enforcing before ${formatLocal(e.enforceDeadline!, cfg.calendar)} (${cfg.thresholds.enforceWithinBusinessDays} business days after ${formatLocal(e.lingeringSince!, cfg.calendar)})`
+                : e.recommendation,
           }));
         return { alerts, max: cfg.thresholds.maxShadowDays };
       });
@@ -36,7 +43,7 @@ export function registerCheckDuration(program: Command): void {
       else {
         console.log(red(`⚠ ALERT: ${alerts.length} project(s) exceeding maximum shadow duration (${max} days)`));
         for (const a of alerts) {
-          console.log(`\nProject: ${a.project_id} (${a.access_level})`);
+          console.log(`\nProject: ${a.project_id} (${a.access_level})${a.overdue ? red(' OVERDUE') : ''}`);
           console.log(`  Days in Shadow: ${a.days_in_shadow}`);
           console.log(`  Violations: ${a.violation_count} (unresolved: ${a.unresolved_count})`);
           console.log(`  Transactions: ${a.transaction_count}`);

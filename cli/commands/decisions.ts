@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { decisionsMarkdown } from '../../shared/domain/decisions.js';
 import { absorbAndLoadStats } from '../../shared/db/stats.js';
+import { decisionHistory } from '../../shared/db/history.js';
 import { fingerprints } from '../../shared/db/violations.js';
 import { parseNow, withDb } from '../context.js';
 import { ok } from '../output.js';
@@ -9,13 +10,13 @@ import { ok } from '../output.js';
 export function registerDecisions(program: Command): void {
   program
     .command('decisions')
-    .description("each project's decision record, generated from the database")
+    .description("each project's decision record: where it stands (--now: evaluated at this time) and every phase decision with the evidence stored when it was taken")
     .option('--write <file>', 'write to a file (e.g. docs/migration_decisions.md) instead of stdout')
-    .option('--now <iso>', 'evaluate at this time')
+    .option('--now <iso>', 'evaluate the projects in shadow at this time (the recorded decisions never change)')
     .action(async (o) => {
       const now = parseNow(o.now);
       const md = await withDb(async (pool, cfg) => {
-        return decisionsMarkdown(await absorbAndLoadStats(pool), await fingerprints(pool), cfg, now);
+        return decisionsMarkdown(await absorbAndLoadStats(pool), await fingerprints(pool), await decisionHistory(pool), cfg, now);
       });
       if (o.write) {
         writeFileSync(o.write, `${md}\n`);

@@ -8,7 +8,7 @@ import { ok } from '../output.js';
 export function registerIngestCalls(program: Command): void {
   program
     .command('ingest-calls [file]')
-    .description('add tool-call counts from application logs (JSON lines: {"project","timestamp"[,"count"]}); "-" or none reads stdin')
+    .description('count tool calls from application logs as the transactions of projects registered with --transactions-from tool-calls (JSON lines: {"project","timestamp"[,"count" <= 10000]}; each line once, however often ingested); "-" or none reads stdin')
     .action(async (file?: string) => {
       let text: string;
       try {
@@ -16,8 +16,10 @@ export function registerIngestCalls(program: Command): void {
       } catch (err) {
         throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
       }
-      const counts = parseCallLog(text);
-      const per = await withDb((pool) => ingestCalls(pool, counts));
-      for (const [p, n] of per) console.log(ok(`${p}: ${n} tool calls added`));
+      const lines = parseCallLog(text);
+      const per = await withDb((pool) => ingestCalls(pool, lines, new Date()));
+      for (const r of per) {
+        console.log(ok(`${r.projectId}: ${r.calls} tool calls added from ${r.lines} line(s)${r.duplicates ? `; ${r.duplicates} line(s) ingested before, not counted again` : ''}`));
+      }
     });
 }

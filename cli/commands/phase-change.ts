@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseBatch } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { changePhase } from '../../shared/db/phase-change.js';
-import { defaultActor, parseNow, withDb } from '../context.js';
+import { defaultActor, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
 
 /** `shadowgate migrate`: the operator's word for a phase change (not a schema migration: that is `db migrate`). */
@@ -16,13 +16,12 @@ export function registerPhaseChange(program: Command): void {
     .option('--reason <text>', 'why (recorded in rls_phase_history)')
     .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
     .option('--force', 'override the exit criteria or the rollout order (needs --reason)')
-    .option('--now <iso>', 'the time of the change')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       if (!!o.project === !!o.batch) throw new InputError('give exactly one of --project or --batch');
       const ids = o.project ? parseBatch(o.project) : parseBatch(o.batch);
       if (o.project && ids.length !== 1) throw new InputError('--project takes one id; use --batch for several');
-      const at = parseNow(o.now);
+      const at = new Date();
       const results = await withDb((pool, cfg) =>
         changePhase(pool, cfg, { projectIds: ids, phase: o.phase, at, actor: o.actor ?? defaultActor(), reason: o.reason, force: !!o.force }),
       );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addProject, listProjects, permit, revoke } from '../../shared/db/projects.js';
 import { InputError } from '../../shared/errors.js';
-import { withDb } from '../context.js';
+import { defaultActor, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
 
 export function registerProject(program: Command): void {
@@ -14,8 +14,9 @@ export function registerProject(program: Command): void {
     .option('--name <name>', 'display name')
     .option('--lead-email <email>', "the lead's email (escalations)")
     .option('--lead-slack <handle>', "the lead's Slack handle")
-    .option('--legacy-owner', 'legacy owner (extended monitoring)')
+    .option('--legacy-owner', 'legacy owner: extended monitoring, at least 14 days in shadow ($SHADOWGATE_LEGACY_MIN_SHADOW_DAYS)')
     .option('--min-shadow-days <n>', 'minimum shadow duration for this project')
+    .option('--transactions-from <source>', 'where its transactions are counted: database (set_project_context) | tool-calls (ingest-calls)', 'database')
     .action(async (id: string, o) => {
       let minDays: number | undefined;
       if (o.minShadowDays !== undefined) {
@@ -25,7 +26,7 @@ export function registerProject(program: Command): void {
       await withDb(async (pool) => {
         await addProject(pool, {
           projectId: id, accessLevel: o.access, name: o.name, leadEmail: o.leadEmail,
-          leadSlack: o.leadSlack, legacyOwner: !!o.legacyOwner, minShadowDays: minDays,
+          leadSlack: o.leadSlack, legacyOwner: !!o.legacyOwner, minShadowDays: minDays, transactionsFrom: o.transactionsFrom,
         });
       });
       console.log(ok(`project ${id} registered (${o.access}, pending)`));
@@ -33,17 +34,19 @@ export function registerProject(program: Command): void {
 
   project
     .command('permit <reader> <target>')
-    .description('let a shared project read the rows of another (resets the reader\'s shadow clock)')
-    .action(async (reader: string, target: string) => {
-      const added = await withDb((pool) => permit(pool, reader, target));
+    .description('let a shared project read the rows of another (the reader\'s shadow clock restarts at once)')
+    .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
+    .action(async (reader: string, target: string, o) => {
+      const added = await withDb((pool) => permit(pool, reader, target, { actor: o.actor ?? defaultActor(), at: new Date() }));
       console.log(added ? ok(`${reader} may read ${target}`) : `${reader} could already read ${target}`);
     });
 
   project
     .command('revoke <reader> <target>')
-    .description('withdraw a read permission')
-    .action(async (reader: string, target: string) => {
-      const removed = await withDb((pool) => revoke(pool, reader, target));
+    .description('withdraw a read permission (the reader\'s shadow clock restarts at once)')
+    .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
+    .action(async (reader: string, target: string, o) => {
+      const removed = await withDb((pool) => revoke(pool, reader, target, { actor: o.actor ?? defaultActor(), at: new Date() }));
       console.log(removed ? ok(`${reader} may no longer read ${target}`) : `${reader} could not read ${target}`);
     });
 

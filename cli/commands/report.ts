@@ -11,10 +11,10 @@ export function reportMarkdown(r: Report): string {
   const lines = [`# Shadow phase report`, '', `Generated: ${r.generated_at}`, '',
     `Projects in shadow: ${r.total_projects}, eligible: ${r.eligible_count}`, ''];
   for (const [id, p] of Object.entries(r.projects)) {
-    lines.push(`## ${id} (${p.access_level}${p.legacy_owner ? ', legacy owner' : ''}): ${p.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}`, '');
+    lines.push(`## ${id} (${p.access_level}${p.legacy_owner ? ', legacy owner' : ''}): ${p.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}${p.overdue ? ', OVERDUE' : ''}`, '');
     for (const c of p.criteria) lines.push(`- ${c.line}${c.met_at ? ` (met on ${c.met_at.slice(0, 10)} at the earliest)` : ''}`);
     lines.push(`- Recommendation: ${p.recommendation}`);
-    if (p.enforce_deadline) lines.push(`- Move to enforcing before ${p.enforce_deadline}`);
+    if (p.enforce_deadline) lines.push(`- ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);
     lines.push('');
   }
   return lines.join('\n');
@@ -41,15 +41,15 @@ export function registerReport(program: Command): void {
       else {
         if (report.total_projects === 0) console.log('No projects in shadow');
         for (const [id, p] of Object.entries(report.projects)) {
-          console.log(bold(`${id} (${p.access_level}) ${p.eligible ? green('ELIGIBLE') : red('NOT ELIGIBLE')}`));
+          console.log(bold(`${id} (${p.access_level}) ${p.eligible ? green('ELIGIBLE') : red('NOT ELIGIBLE')}${p.overdue ? red(' OVERDUE') : ''}`));
           for (const c of p.criteria) console.log(`  ${c.line}${c.met_at ? ` (earliest: ${day(new Date(c.met_at))})` : ''}`);
           console.log(`  Unreviewed: ${p.unreviewed_count}`);
           console.log(`  Recommendation: ${p.recommendation}`);
-          if (p.enforce_deadline) console.log(`  Move to enforcing before ${p.enforce_deadline}`);
+          if (p.enforce_deadline) console.log(`  ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);
         }
         console.log(bold(`Summary: ${report.total_projects} project(s) in shadow, ${report.eligible_count} eligible`));
         if (warning) console.log(yellow(warning));
       }
-      if (Object.values(report.projects).some((p) => p.overdue)) process.exitCode = 1;
+      if (Object.values(report.projects).some((p) => p.past_max)) process.exitCode = 1;
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { daysBetween } from '../../shared/domain/eligibility.js';
+import { daysBetween, evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { loadStats } from '../../shared/db/stats.js';
 import { parseNow, withDb } from '../context.js';
 import { deliveryWarning } from '../../shared/db/notifications.js';
@@ -8,22 +8,28 @@ import { phaseColor, printJson, red } from '../output.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('every project, its phase and the days in it')
+    .description('every project, its phase and the days in it; OVERDUE past its enforcing deadline')
     .option('--json', 'machine-readable output')
     .option('--now <iso>', 'count days up to this time')
     .action(async (o) => {
       const now = parseNow(o.now);
-      const [stats, deliveries] = await withDb(async (pool) => [await loadStats(pool), await deliveryWarning(pool)] as const);
-      const rows = stats.map((s) => ({
-        project_id: s.projectId,
-        access_level: s.accessLevel,
-        phase: s.phase,
-        days_in_phase: daysBetween(s.updatedAt, now),
-        shadow_started_at: s.shadowStartedAt,
-      }));
+      const { stats, deliveries, cfg } = await withDb(async (pool, cfg) => ({ stats: await loadStats(pool), deliveries: await deliveryWarning(pool), cfg }));
+      const rows = stats.map((s) => {
+        const e = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);
+        return {
+          project_id: s.projectId,
+          access_level: s.accessLevel,
+          phase: s.phase,
+          days_in_phase: daysBetween(s.updatedAt, now),
+          shadow_started_at: s.shadowStartedAt,
+          enforce_deadline: e.enforceDeadline,
+          overdue: e.overdue,
+        };
+      });
       if (o.json) return printJson(rows);
       for (const r of rows) {
-        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}`);
+        const deadline = r.enforce_deadline ? (r.overdue ? red(` OVERDUE since ${r.enforce_deadline.toISOString()}`) : ` enforce before ${r.enforce_deadline.toISOString()}`) : '';
+        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}${deadline}`);
       }
       if (deliveries) console.log(red(deliveries));
     });

@@ -21,7 +21,7 @@ export function registerViolations(program: Command): void {
     .action(async (o) => {
       const n = Number(o.samples);
       if (!Number.isInteger(n) || n < 0) throw new InputError(`--samples must be a whole number, got "${o.samples}"`);
-      const since = o.since === undefined ? undefined : parseNow(o.since);
+      const since = o.since === undefined ? undefined : parseNow(o.since, '--since');
       const now = parseNow(o.now);
       const out = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
@@ -31,7 +31,7 @@ export function registerViolations(program: Command): void {
         const elig = o.checkEligibility
           ? (await loadStats(pool, o.project ? [o.project] : undefined))
               .filter((s) => s.phase === 'shadow')
-              .map((s) => evaluateEligibility(s, cfg.thresholds, now, cfg.holidays))
+              .map((s) => evaluateEligibility(s, cfg.thresholds, now, cfg.calendar))
           : undefined;
         return { fps, sm, elig };
       });

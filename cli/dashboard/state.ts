@@ -25,6 +25,8 @@ export interface DashboardState {
     eligible: boolean;
     recommendation: string | null;
     enforce_deadline: string | null;
+    /** past the enforcing deadline */
+    overdue: boolean;
   }>;
   timers: Array<{ kind: string; project_id: string; due_at: string; ms_left: number; fired: number; about: string }>;
   daily: Array<{ day: string; project_id: string; occurrences: number }>;
@@ -47,7 +49,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
   return {
     generated_at: now.toISOString(),
     projects: stats.map((s) => {
-      const e = evaluateEligibility(s, cfg.thresholds, now, cfg.holidays);
+      const e = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);
       return {
         project_id: s.projectId,
         access_level: s.accessLevel,
@@ -63,6 +65,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         eligible: e.eligible,
         recommendation: s.phase === 'shadow' ? e.recommendation : null,
         enforce_deadline: e.enforceDeadline?.toISOString() ?? null,
+        overdue: e.overdue,
       };
     }),
     timers: timers.map((t) => ({

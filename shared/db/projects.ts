@@ -2,7 +2,7 @@ import { InputError, SQLSTATE, sqlState } from '../errors.js';
 import { isProjectId, PROJECT_ID_RULE } from '../domain/project-id.js';
 import { ACCESS_LEVELS, type AccessLevel, type Phase } from '../domain/phase.js';
 import type { Queryable } from './pool.js';
-import { execute, queryRows } from './sql.js';
+import { execute, queryOne, queryRows } from './sql.js';
 
 export interface NewProject {
   projectId: string;
@@ -12,7 +12,12 @@ export interface NewProject {
   leadEmail?: string;
   leadSlack?: string;
   minShadowDays?: number;
+  transactionsFrom?: TransactionSource;
 }
+
+/** Where a project's transactions are counted (one source: nothing is counted twice). */
+export type TransactionSource = 'database' | 'tool-calls';
+export const TRANSACTION_SOURCES: readonly TransactionSource[] = ['database', 'tool-calls'];
 
 export interface ProjectRow {
   project_id: string;
@@ -22,6 +27,7 @@ export interface ProjectRow {
   lead_email: string | null;
   lead_slack: string | null;
   min_shadow_days: number | null;
+  transactions_from: TransactionSource;
   phase: Phase;
   updated_at: Date;
   shadow_started_at: Date | null;
@@ -35,10 +41,13 @@ export async function addProject(db: Queryable, p: NewProject): Promise<void> {
   if (!ACCESS_LEVELS.includes(p.accessLevel)) {
     throw new InputError(`unknown access level "${p.accessLevel}" (isolated, shared or super)`);
   }
+  if (p.transactionsFrom !== undefined && !TRANSACTION_SOURCES.includes(p.transactionsFrom)) {
+    throw new InputError(`unknown transaction source "${p.transactionsFrom}" (database or tool-calls)`);
+  }
   try {
     await execute(db, 'project-add', [
       p.projectId, p.name ?? null, p.accessLevel, p.legacyOwner ?? false,
-      p.leadEmail ?? null, p.leadSlack ?? null, p.minShadowDays ?? null,
+      p.leadEmail ?? null, p.leadSlack ?? null, p.minShadowDays ?? null, p.transactionsFrom ?? 'database',
     ]);
   } catch (err) {
     if (sqlState(err) === SQLSTATE.uniqueViolation) throw new InputError(`project "${p.projectId}" already exists`);
@@ -64,13 +73,21 @@ export function unknownProjects(ids: readonly string[]): InputError {
   return new InputError(`unknown project${ids.length > 1 ? 's' : ''} ${ids.map((u) => `"${u}"`).join(', ')}`);
 }
 
-export async function permit(db: Queryable, reader: string, target: string): Promise<boolean> {
-  await requireProjects(db, [reader, target]);
-  if (reader === target) throw new InputError(`a project always reads its own rows ("${reader}")`);
-  return (await execute(db, 'permission-add', [reader, target])) > 0;
+/** Who changes a permission, and when (the reader's shadow clock restarts then). */
+export interface ChangeBy {
+  actor: string;
+  at: Date;
 }
 
-export async function revoke(db: Queryable, reader: string, target: string): Promise<boolean> {
+/**
+ * Grants or withdraws a read permission; for a reader in shadow the clock restarts in the same
+ * transaction (shadowgate.change_read_permission()). False when there was nothing to change.
+ */
+async function changePermission(db: Queryable, reader: string, target: string, grant: boolean, by: ChangeBy): Promise<boolean> {
   await requireProjects(db, [reader, target]);
-  return (await execute(db, 'permission-remove', [reader, target])) > 0;
+  if (reader === target) throw new InputError(`a project always reads its own rows ("${reader}")`);
+  return (await queryOne<{ changed: boolean }>(db, 'permission-change', [reader, target, grant, by.actor, by.at])).changed;
 }
+
+export const permit = (db: Queryable, reader: string, target: string, by: ChangeBy) => changePermission(db, reader, target, true, by);
+export const revoke = (db: Queryable, reader: string, target: string, by: ChangeBy) => changePermission(db, reader, target, false, by);

@@ -8,6 +8,7 @@ export interface ProjectStatsRow extends ProjectStats {
   name: string;
   leadEmail: string | null;
   leadSlack: string | null;
+  transactionsFrom: 'database' | 'tool-calls';
 }
 
 /** A row of sql/queries/project-stats.sql. */
@@ -27,6 +28,8 @@ interface StatsRow {
   unresolved: number;
   unreviewed_fingerprints: number;
   fingerprints: number;
+  eligible_since: Date | null;
+  transactions_from: 'database' | 'tool-calls';
 }
 
 /** Stats that include every would-be denial committed so far: absorbs (writes), then loads. */
@@ -54,5 +57,7 @@ export async function loadStats(db: Queryable, projectIds?: readonly string[]): 
     unresolved: r.unresolved,
     unreviewedFingerprints: r.unreviewed_fingerprints,
     fingerprints: r.fingerprints,
+    eligibleSince: r.eligible_since,
+    transactionsFrom: r.transactions_from,
   }));
 }

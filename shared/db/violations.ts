@@ -2,6 +2,7 @@ import type { Queryable } from './pool.js';
 import type { DigestTotal, FingerprintInfo } from '../notify/messages.js';
 import { execute, queryOne, queryRows } from './sql.js';
 import { InputError, SQLSTATE, sqlState } from '../errors.js';
+import { requireProjects } from './projects.js';
 
 export type Resolution = 'code-fix' | 'acl-change' | 'false-positive';
 export const RESOLUTIONS: readonly Resolution[] = ['code-fix', 'acl-change', 'false-positive'];
@@ -62,7 +63,9 @@ export async function dailyViolations(db: Queryable, sinceDay: Date): Promise<Da
 }
 
 export interface ReviewRequest {
-  fingerprintId: number;
+  /** the fingerprints, or a selection of the unreviewed ones */
+  fingerprintIds?: number[];
+  selection?: { projectId?: string; table?: string; operation?: string };
   resolution: string;
   ref?: string;
   rationale?: string;
@@ -70,8 +73,28 @@ export interface ReviewRequest {
   at: Date;
 }
 
-/** Records a root cause. Returns the fingerprint's project. */
-export async function review(db: Queryable, r: ReviewRequest): Promise<string> {
+export const OPERATIONS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+
+/** "12", "3,4" and repeated options: positive ids, each once; anything else is an InputError. */
+export function parseFingerprintIds(values: readonly string[]): number[] {
+  const ids: number[] = [];
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const t = part.trim();
+      if (!/^[1-9]\d{0,15}$/.test(t)) throw new InputError(`malformed fingerprint list "${v}": expected ids like 12 or 12,13,14`);
+      const id = Number(t);
+      if (ids.includes(id)) throw new InputError(`malformed fingerprint list: ${id} appears twice`);
+      ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * Records one root cause for the fingerprints, all or nothing, with one clock reset per project
+ * concerned (code-fix, acl-change). Returns the fingerprints reviewed and their projects.
+ */
+export async function review(db: Queryable, r: ReviewRequest): Promise<{ fingerprintIds: number[]; projects: string[] }> {
   if (!(RESOLUTIONS as readonly string[]).includes(r.resolution)) {
     throw new InputError(`unknown resolution "${r.resolution}" (code-fix, acl-change or false-positive)`);
   }
@@ -79,11 +102,25 @@ export async function review(db: Queryable, r: ReviewRequest): Promise<string> {
   if (r.resolution === 'false-positive' && !r.rationale) {
     throw new InputError('a false positive needs --rationale (and --ref to the issue)');
   }
+  let ids = r.fingerprintIds ?? [];
+  if (r.selection) {
+    const { projectId, table, operation } = r.selection;
+    if (operation !== undefined && !(OPERATIONS as readonly string[]).includes(operation)) {
+      throw new InputError(`unknown operation "${operation}" (${OPERATIONS.join(', ')})`);
+    }
+    if (projectId !== undefined) await requireProjects(db, [projectId]);
+    ids = (await queryRows<{ id: number }>(db, 'fingerprints-unreviewed-selected', [projectId ?? null, table ?? null, operation ?? null])).map((x) => x.id);
+    if (ids.length === 0) {
+      const what = [projectId && `project ${projectId}`, table && `table ${table}`, operation && `operation ${operation}`].filter(Boolean).join(', ');
+      throw new InputError(`no unreviewed fingerprint matches ${what}`);
+    }
+  }
+  if (ids.length === 0) throw new InputError('give --fingerprint ids or a selection (--project, --table, --operation)');
   try {
-    const row = await queryOne<{ project_id: string }>(db, 'fingerprint-review', [r.fingerprintId, r.resolution, r.ref, r.rationale ?? null, r.actor, r.at]);
-    return row.project_id;
+    const row = await queryOne<{ projects: string[] }>(db, 'fingerprint-review', [ids, r.resolution, r.ref, r.rationale ?? null, r.actor, r.at]);
+    return { fingerprintIds: ids, projects: row.projects };
   } catch (err) {
-    if (sqlState(err) === SQLSTATE.noDataFound) throw new InputError(`unknown fingerprint ${r.fingerprintId}`);
+    if (sqlState(err) === SQLSTATE.noDataFound) throw new InputError((err as Error).message);
     throw err;
   }
 }

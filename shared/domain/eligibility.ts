@@ -1,6 +1,6 @@
 import { DAY } from '../clock.js';
 import type { Thresholds } from '../config.js';
-import { addBusinessDays } from './business-days.js';
+import { addBusinessDays, formatLocal, type Calendar } from './business-days.js';
 import type { AccessLevel, Phase } from './phase.js';
 
 
@@ -22,20 +22,20 @@ export interface ProjectStats {
   /** fingerprints with an occurrence no review covers */
   unreviewedFingerprints: number;
   fingerprints: number;
+  /** since when the project has been eligible in its current shadow window (recorded by the eligibility worker) */
+  eligibleSince: Date | null;
 }
 
 export interface Criterion {
   name: 'duration' | 'transactions' | 'violations' | 'review';
   met: boolean;
   line: string;
+  /** what was measured, and the threshold it is held against */
+  value: number;
+  threshold: number;
   /** for a time criterion not met yet: the earliest moment it will be */
   metAt?: Date;
 }
-
-type Action = 'move to enforcing' | 'investigate violations' | 'continue monitoring';
-
-/** What to do; past the maximum shadow duration (configurable, 14 days by default) it is URGENT. */
-export type Recommendation = 'proceed to enforcing' | 'continue monitoring' | 'investigate violations' | `URGENT: past ${number} days, ${Action}`;
 
 export interface Eligibility {
   projectId: string;
@@ -44,15 +44,19 @@ export interface Eligibility {
   minShadowDays: number;
   criteria: Criterion[];
   reasons: string[];
-  recommendation: Recommendation;
+  recommendation: string;
   /** the earliest date all time-bound criteria can be met (null when they already are) */
   earliestEligibleAt: Date | null;
   /** past the maximum shadow duration */
-  overdue: boolean;
-  /** past the maximum with 0 unresolved violations and enough transactions: must be enforced */
+  pastMax: boolean;
+  /** past the maximum with every criterion met: must be enforced before `enforceDeadline` */
   lingering: boolean;
+  /** when the project started lingering: the later of passing the maximum and becoming eligible */
+  lingeringSince: Date | null;
   /** for a lingering project: move to enforcing before this moment */
   enforceDeadline: Date | null;
+  /** lingering past its enforcing deadline */
+  overdue: boolean;
 }
 
 export function daysBetween(from: Date, to: Date): number {
@@ -61,25 +65,31 @@ export function daysBetween(from: Date, to: Date): number {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** The minimum shadow duration of a project: its own, else the default; a legacy owner never less than the legacy minimum. */
+export function minShadowDaysOf(s: Pick<ProjectStats, 'minShadowDays' | 'legacyOwner'>, t: Thresholds): number {
+  const own = s.minShadowDays ?? t.minShadowDays;
+  return s.legacyOwner ? Math.max(own, t.legacyMinShadowDays) : own;
+}
+
 /**
  * The exit criteria for a project in shadow: >= min days on the shadow clock, >= min transactions,
- * 0 unresolved violations, every violation reviewed. Pure: takes the data and the time.
+ * 0 unresolved violations, every violation reviewed; and the maximum-duration rule: past the
+ * maximum with every criterion met, the project must be enforced within N business days of the
+ * moment it started lingering. Pure: takes the data, the time and the calendar.
  */
-export function evaluateEligibility(
-  s: ProjectStats,
-  t: Thresholds,
-  now: Date,
-  holidays: readonly string[] = [],
-): Eligibility {
+export function evaluateEligibility(s: ProjectStats, t: Thresholds, now: Date, cal: Calendar): Eligibility {
+  const inShadow = s.phase === 'shadow' && s.shadowStartedAt !== null;
   const start = s.shadowStartedAt ?? now;
-  const minDays = s.minShadowDays ?? t.minShadowDays;
-  const days = s.phase === 'shadow' ? daysBetween(start, now) : 0;
-  const durationMet = s.phase === 'shadow' && days >= minDays;
+  const minDays = minShadowDaysOf(s, t);
+  const days = inShadow ? daysBetween(start, now) : 0;
+  const durationMet = inShadow && days >= minDays;
   const durationAt = new Date(start.getTime() + minDays * DAY);
   const criteria: Criterion[] = [
     {
       name: 'duration',
       met: durationMet,
+      value: days,
+      threshold: minDays,
       line: durationMet
         ? `Shadow duration: ${plural(days, 'day')} ✓`
         : `Shadow duration: ${plural(days, 'day')} (minimum: ${minDays})`,
@@ -88,6 +98,8 @@ export function evaluateEligibility(
     {
       name: 'transactions',
       met: s.transactions >= t.minTransactions,
+      value: s.transactions,
+      threshold: t.minTransactions,
       line:
         s.transactions >= t.minTransactions
           ? `Transactions: ${s.transactions} ✓`
@@ -96,6 +108,8 @@ export function evaluateEligibility(
     {
       name: 'violations',
       met: s.unresolved === 0,
+      value: s.unresolved,
+      threshold: 0,
       line:
         s.unresolved === 0
           ? s.violations === 0
@@ -106,26 +120,35 @@ export function evaluateEligibility(
     {
       name: 'review',
       met: s.unreviewedFingerprints === 0,
+      value: s.unreviewedFingerprints,
+      threshold: 0,
       line:
         s.unreviewedFingerprints === 0
           ? `Review: ${s.fingerprints === 0 ? 'nothing to review' : `${s.fingerprints}/${s.fingerprints} fingerprints reviewed`} ✓`
           : `Review: ${s.fingerprints - s.unreviewedFingerprints}/${s.fingerprints} fingerprints reviewed (${plural(s.unreviewedFingerprints, 'unreviewed fingerprint')})`,
     },
   ];
-  const eligible = s.phase === 'shadow' && criteria.every((c) => c.met);
-  const overdue = s.phase === 'shadow' && days > t.maxShadowDays;
+  const eligible = inShadow && criteria.every((c) => c.met);
+  // the story's "> 14 days": as soon as the maximum has passed
+  const pastMaxAt = new Date(start.getTime() + t.maxShadowDays * DAY);
+  const pastMax = inShadow && now >= pastMaxAt;
+  const lingering = pastMax && eligible;
+  const lingeringSince = lingering
+    ? new Date(Math.max(pastMaxAt.getTime(), s.eligibleSince?.getTime() ?? 0))
+    : null;
+  const enforceDeadline = lingeringSince ? addBusinessDays(lingeringSince, t.enforceWithinBusinessDays, cal) : null;
+  const overdue = enforceDeadline !== null && now >= enforceDeadline;
   const clean = s.unresolved === 0 && s.unreviewedFingerprints === 0;
-  const lingering = overdue && clean && s.transactions >= t.minTransactions;
-  const base: Action = !clean
-    ? 'investigate violations'
-    : eligible
-      ? 'move to enforcing'
-      : 'continue monitoring';
-  const recommendation: Recommendation = overdue
-    ? (`URGENT: past ${t.maxShadowDays} days, ${base}` as const)
-    : base === 'move to enforcing'
-      ? 'proceed to enforcing'
-      : base;
+  const base = !clean ? 'investigate violations' : eligible ? 'move to enforcing' : 'continue monitoring';
+  const recommendation = overdue
+    ? `OVERDUE: move to enforcing now (deadline ${formatLocal(enforceDeadline!, cal)} passed)`
+    : lingering
+      ? `URGENT: move to enforcing before ${formatLocal(enforceDeadline!, cal)}`
+      : pastMax
+        ? `URGENT: past ${t.maxShadowDays} days, ${base}`
+        : base === 'move to enforcing'
+          ? 'proceed to enforcing'
+          : base;
   return {
     projectId: s.projectId,
     eligible,
@@ -134,15 +157,11 @@ export function evaluateEligibility(
     criteria,
     reasons: criteria.filter((c) => !c.met).map((c) => c.line),
     recommendation,
-    earliestEligibleAt: durationMet || s.phase !== 'shadow' ? null : durationAt,
-    overdue,
+    earliestEligibleAt: durationMet || !inShadow ? null : durationAt,
+    pastMax,
     lingering,
-    enforceDeadline: lingering ? lingeringDeadline(start, t, holidays) : null,
+    lingeringSince,
+    enforceDeadline,
+    overdue,
   };
-}
-
-/** A lingering shadow phase must be enforced within N business days of passing the maximum. */
-export function lingeringDeadline(shadowStartedAt: Date, t: Thresholds, holidays: readonly string[]): Date {
-  const pastMax = new Date(shadowStartedAt.getTime() + t.maxShadowDays * DAY);
-  return addBusinessDays(pastMax, t.enforceWithinBusinessDays, holidays);
 }

@@ -17,8 +17,11 @@ export interface ProjectReport {
   criteria: Array<{ name: string; met: boolean; line: string; met_at?: string }>;
   earliest_eligible_at: string | null;
   recommendation: string;
-  overdue: boolean;
+  /** past the maximum shadow duration */
+  past_max: boolean;
   enforce_deadline: string | null;
+  /** past the enforcing deadline of the maximum-duration rule */
+  overdue: boolean;
 }
 
 export interface Report {
@@ -33,7 +36,7 @@ export function buildReport(stats: readonly ProjectStats[], cfg: Config, now: Da
   const projects: Record<string, ProjectReport> = {};
   let eligible = 0;
   for (const s of stats.filter((x) => x.phase === 'shadow')) {
-    const e: Eligibility = evaluateEligibility(s, cfg.thresholds, now, cfg.holidays);
+    const e: Eligibility = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);
     if (e.eligible) eligible += 1;
     projects[s.projectId] = {
       access_level: s.accessLevel,
@@ -51,8 +54,9 @@ export function buildReport(stats: readonly ProjectStats[], cfg: Config, now: Da
       criteria: e.criteria.map((c) => ({ name: c.name, met: c.met, line: c.line, ...(c.metAt ? { met_at: c.metAt.toISOString() } : {}) })),
       earliest_eligible_at: e.earliestEligibleAt?.toISOString() ?? null,
       recommendation: e.recommendation,
-      overdue: e.overdue,
+      past_max: e.pastMax,
       enforce_deadline: e.enforceDeadline?.toISOString() ?? null,
+      overdue: e.overdue,
     };
   }
   return {

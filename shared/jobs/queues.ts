@@ -6,7 +6,6 @@ import { outageLog } from './outage-log.js';
 export const QUEUE = {
   eligibility: 'eligibility',
   investigation: 'investigation',
-  shadowClock: 'shadow-clock',
   lingering: 'lingering',
   notifications: 'notifications',
 } as const;
@@ -15,7 +14,6 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export interface EligibilityJob { projectId: string }
 /** investigation timers to fire: those the workers' sweep found due, or one (a reminder's wake-up) */
 export type InvestigationJob = { timerIds: number[] } | { timerId: number };
-export interface ShadowClockJob { eventId: number; kind: 'permission_change' | 'code_change'; projectId: string; payload: Record<string, unknown> }
 export type LingeringJob = { projectId: string } | { timerId: number };
 export interface NotificationJob { notificationId: number }
 

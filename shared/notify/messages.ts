@@ -1,4 +1,5 @@
 import type { Fingerprint } from '../db/violations.js';
+import { formatLocal, type Calendar } from '../domain/business-days.js';
 
 /** The words and Block Kit blocks of every message shadowgate sends. Pure. */
 export interface Message {
@@ -97,12 +98,46 @@ export function escalationDigest(projectId: string, fps: readonly FingerprintInf
   ], next, dashboardUrl) };
 }
 
-export function lingeringMessage(projectId: string, days: number, transactions: number, deadline: Date, alert: number, dashboardUrl?: string): Message {
-  const subject = `[shadowgate] ${projectId} lingers in shadow: ${days} days, 0 violations, past its enforcing deadline`;
-  const next = `shadowgate migrate --project ${projectId} --phase enforcing`;
-  const text = `${subject} (deadline ${deadline.toISOString()}, ${transactions} transactions${alert ? `, reminder ${alert}` : ''}). Move to enforcing now. Next: ${next}`;
-  return { subject, text, blocks: blocks(`${projectId} must move to enforcing`, [
-    ['Days in shadow', String(days)], ['Transactions', String(transactions)], ['Deadline', deadline.toISOString()],
+export interface LingeringNews {
+  projectId: string;
+  days: number;
+  transactions: number;
+  /** when it started lingering (past the maximum with every criterion met) */
+  since: Date;
+  deadline: Date;
+  /** business days since `since`: 0 the alert, then reminders, from `withinBusinessDays` on overdue */
+  day: number;
+  withinBusinessDays: number;
+  maxShadowDays: number;
+  calendar: Calendar;
+  lead: string;
+  dashboardUrl?: string;
+}
+
+/** The 14-day rule: the alert with the deadline, the daily reminders, the sharper alert past the deadline. */
+export function lingeringMessage(n: LingeringNews): Message {
+  const deadline = formatLocal(n.deadline, n.calendar);
+  const late = n.day - n.withinBusinessDays;
+  const subject = late >= 0
+    ? `[shadowgate] OVERDUE: ${n.projectId} missed its enforcing deadline ${deadline}${late > 0 ? ` (${late} business day${late === 1 ? '' : 's'} ago)` : ''}`
+    : n.day === 0
+      ? `[shadowgate] ${n.projectId} must move to enforcing by ${deadline}`
+      : `[shadowgate] REMINDER ${n.day}: ${n.projectId} must move to enforcing by ${deadline} (${-late} business day${late === -1 ? '' : 's'} left)`;
+  const next = `shadowgate migrate --project ${n.projectId} --phase enforcing`;
+  const rule = `past ${n.maxShadowDays} days in shadow with every exit criterion met (${n.days} days, ${n.transactions} transactions, 0 violations) since ${formatLocal(n.since, n.calendar)}: enforcing within ${n.withinBusinessDays} business days (weekends and holidays skipped, times in ${n.calendar.timeZone})`;
+  const text = `${n.lead}: ${subject}. ${n.projectId} is ${rule}. Next: ${next}`;
+  return { subject, text, blocks: blocks(late >= 0 ? `OVERDUE: ${n.projectId} must move to enforcing now` : `${n.projectId} must move to enforcing`, [
+    ['Deadline', deadline], ['Days in shadow', String(n.days)], ['Transactions', String(n.transactions)], ['Lead', n.lead],
+  ], next, n.dashboardUrl) };
+}
+
+/** A phase change that overrode the exit criteria or the rollout order. */
+export function forcedMoveMessage(projectId: string, from: string, to: string, actor: string, reason: string, at: Date, unmet: string[], dashboardUrl?: string): Message {
+  const subject = `[shadowgate] FORCED: ${projectId} moved ${from} -> ${to} by ${actor}`;
+  const next = `shadowgate decisions`;
+  const text = `${subject} on ${at.toISOString()}. Reason: ${reason}.${unmet.length ? ` Criteria not met: ${unmet.join('; ')}.` : ''} Next: ${next}`;
+  return { subject, text, blocks: blocks(`Forced: ${projectId} ${from} -> ${to}`, [
+    ['Actor', actor], ['Reason', reason], ['At', at.toISOString()], ['Criteria not met', unmet.join('\n') || '-'],
   ], next, dashboardUrl) };
 }
 

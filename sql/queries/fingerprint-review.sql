@@ -1,2 +1,2 @@
--- Returns the fingerprint's project; raises P0002 for an unknown fingerprint.
-SELECT shadowgate.review_fingerprint($1, $2, $3, $4, $5, $6) AS project_id
+-- One root cause for the fingerprints $1; returns their projects; raises P0002 naming unknown ids.
+SELECT shadowgate.review_fingerprints($1, $2, $3, $4, $5, $6) AS projects

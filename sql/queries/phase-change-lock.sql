@@ -1,2 +1,2 @@
--- One phase change at a time: two operators cannot interleave their checks and writes.
-SELECT pg_advisory_xact_lock(hashtext('shadowgate.phase-change'))
+-- One phase change at a time, and the projects locked against concurrent clock resets (see 004).
+SELECT shadowgate.lock_phase_change($1)

@@ -1,4 +1,4 @@
-SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.lead_email, g.lead_slack, g.min_shadow_days,
+SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.lead_email, g.lead_slack, g.min_shadow_days, g.transactions_from,
        s.migration_phase AS phase, s.updated_at, s.shadow_started_at,
        coalesce((SELECT array_agg(r.target_project_id ORDER BY r.target_project_id)
                    FROM shadowgate.project_read_permissions r

@@ -9,13 +9,13 @@ import { ok, phaseColor, printJson } from '../output.js';
 export function registerPhaseChange(program: Command): void {
   program
     .command('migrate')
-    .description('move a project or a batch to a phase (all or nothing); --phase shadow on a project in shadow resets its clock')
+    .description('move a project or a batch to a phase, all or nothing, at the real time; refused (exit 1) by an illegal transition, the exit criteria or the rollout order; --phase shadow on a project in shadow resets its clock')
     .option('--project <id>', 'one project')
     .option('--batch <list>', 'several projects, e.g. "ab,aa,bap"')
     .requiredOption('--phase <phase>', 'pending | shadow | enforcing | complete')
     .option('--reason <text>', 'why (recorded in rls_phase_history)')
     .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
-    .option('--force', 'override the exit criteria or the rollout order (needs --reason)')
+    .option('--force', 'override the exit criteria or the rollout order (needs --reason; recorded as forced and announced)')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       if (!!o.project === !!o.batch) throw new InputError('give exactly one of --project or --batch');

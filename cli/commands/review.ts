@@ -5,13 +5,13 @@ import { absorbAudit } from '../../shared/db/intake.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok } from '../output.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function registerReview(program: Command): void {
   program
     .command('review')
     .description('record one root cause for one or many violation fingerprints, all or nothing (code-fix and acl-change restart the shadow clock of each project concerned once, at once)')
-    .option('--fingerprint <ids>', 'fingerprint id(s) (see `violations`): repeat it or give a list, e.g. 12,13,14', collect, [])
+    .option('--fingerprint <ids>', 'fingerprint id(s) (see `violations`): repeat it or give a list, e.g. 12,13,14', collect)
     .option('--project <id>', 'instead of ids: every unreviewed fingerprint of this project')
     .option('--table <name>', '... of this table (e.g. public.docs)')
     .option('--operation <op>', '... of this operation (SELECT, INSERT, UPDATE, DELETE)')
@@ -20,7 +20,7 @@ export function registerReview(program: Command): void {
     .option('--rationale <text>', 'why (required for a false positive)')
     .option('--actor <name>', 'who reviewed')
     .action(async (o) => {
-      const ids = parseFingerprintIds(o.fingerprint);
+      const ids = parseFingerprintIds(o.fingerprint ?? []);
       const selecting = o.project !== undefined || o.table !== undefined || o.operation !== undefined;
       if (ids.length && selecting) throw new InputError('give --fingerprint ids or a selection (--project, --table, --operation), not both');
       if (!ids.length && !selecting) throw new InputError('give --fingerprint ids or a selection (--project, --table, --operation)');

@@ -59,7 +59,7 @@ export function registerProject(program: Command): void {
       if (o.json) return printJson(rows);
       for (const r of rows) {
         const reads = r.reads.length ? ` reads ${r.reads.join(', ')}` : '';
-        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))}${r.legacy_owner ? ' legacy-owner' : ''}${reads}`);
+        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))}${r.legacy_owner ? ' legacy-owner' : ''}${r.transactions_from === 'tool-calls' ? ' counts tool-calls' : ''}${reads}`);
       }
     });
 }

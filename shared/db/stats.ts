@@ -8,7 +8,6 @@ export interface ProjectStatsRow extends ProjectStats {
   name: string;
   leadEmail: string | null;
   leadSlack: string | null;
-  transactionsFrom: 'database' | 'tool-calls';
 }
 
 /** A row of sql/queries/project-stats.sql. */
@@ -29,7 +28,6 @@ interface StatsRow {
   unreviewed_fingerprints: number;
   fingerprints: number;
   eligible_since: Date | null;
-  transactions_from: 'database' | 'tool-calls';
 }
 
 /** Stats that include every would-be denial committed so far: absorbs (writes), then loads. */
@@ -58,6 +56,5 @@ export async function loadStats(db: Queryable, projectIds?: readonly string[]): 
     unreviewedFingerprints: r.unreviewed_fingerprints,
     fingerprints: r.fingerprints,
     eligibleSince: r.eligible_since,
-    transactionsFrom: r.transactions_from,
   }));
 }

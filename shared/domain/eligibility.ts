@@ -3,7 +3,6 @@ import type { Thresholds } from '../config.js';
 import { addBusinessDays, formatLocal, type Calendar } from './business-days.js';
 import type { AccessLevel, Phase } from './phase.js';
 
-
 /** What the database knows of one project, as loaded by shared/db/stats.ts. */
 export interface ProjectStats {
   projectId: string;

@@ -8,7 +8,6 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.min_shadow_days,
        coalesce(f.unresolved, 0) AS unresolved,
        coalesce(f.unreviewed, 0) AS unreviewed_fingerprints,
        coalesce(f.fingerprints, 0) AS fingerprints,
-       g.transactions_from,
        -- since when eligible, for the current shadow window only
        CASE WHEN e.window_started_at = s.shadow_started_at THEN e.eligible_since END AS eligible_since
   FROM shadowgate.project_registry g

@@ -31,12 +31,18 @@ END $$;
 CREATE TRIGGER events_notify AFTER INSERT ON shadowgate.events
     FOR EACH STATEMENT EXECUTE FUNCTION shadowgate.notify_events();
 
--- A decision keeps its evidence: history rows are never changed, and go only with their project.
+-- A decision keeps its evidence: a phase decision is never changed, no history row is deleted while
+-- its project exists, and a clock reset can only have its reason amended (drift detection adds the
+-- further changes of the transaction that caused it: 005_reach.sql).
 CREATE FUNCTION shadowgate.history_is_immutable() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM shadowgate.project_registry WHERE project_id = OLD.project_id) THEN
         RETURN OLD;  -- the cascade of a removed project
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.kind = 'clock_reset'
+       AND (to_jsonb(NEW) - 'reason') = (to_jsonb(OLD) - 'reason') THEN
+        RETURN NEW;
     END IF;
     RAISE EXCEPTION 'shadowgate.rls_phase_history is append-only (history row %)', OLD.id
         USING ERRCODE = 'insufficient_privilege';

@@ -43,9 +43,9 @@ beforeAll(async () => {
   Object.assign(env, {
     DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SMTP_URL: smtp.url, SHADOWGATE_REDIS_PREFIX: prefix,
     DEVOPS_EMAIL: 'devops@example.com', SHADOWGATE_TIMEZONE: 'Europe/Berlin', SHADOWGATE_HOLIDAYS: '2026-11-30',
-    SHADOWGATE_ELIGIBILITY_POLL_SECONDS: '0.2',
+    SHADOWGATE_RECONCILE_SECONDS: '0.2', // the workers' look at every project in shadow
   });
-  p = await openRuntime(loadConfig(env), { clock, backoffMs: 20 });
+  p = await openRuntime(loadConfig(env), { clock });
   for (const id of ['ling', 'late', 'forced']) {
     await addProject(db.pool, { projectId: id, accessLevel: 'isolated', leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead` });
   }
@@ -124,7 +124,7 @@ describe('4. the 14-day rule on time', () => {
     await recompute('late');
     await until(async () => (await db.pool.query(`SELECT 1 FROM shadowgate.eligibility_state WHERE project_id = 'late'`)).rowCount === 1);
     expect(said('late is ELIGIBLE')).toHaveLength(0);
-    // the 1000th transaction raises no event: the eligibility worker's poll finds it
+    // the 1000th transaction raises no event: the workers' reconciliation finds it
     await transactions(db.app, 'late', 1);
     await until(() => said('late is ELIGIBLE for enforcing').length === 1);
     await until(() => said('late must move to enforcing by Fri 2026-12-11 11:00 Europe/Berlin').length === 1);
@@ -132,7 +132,7 @@ describe('4. the 14-day rule on time', () => {
     await recompute('late');
     await recompute('late');
     await until(async () => (await p.queues.eligibility.getJobCounts('waiting', 'active')).waiting === 0);
-    await new Promise((r) => setTimeout(r, 300)); // (a few polls: they must stay quiet)
+    await new Promise((r) => setTimeout(r, 500)); // (a few reconciliations: they must stay quiet)
     expect(said('late is ELIGIBLE')).toHaveLength(1);
   });
 

@@ -12,8 +12,9 @@ import { jobId, QUEUE, type EligibilityJob } from '../shared/jobs/queues.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
 
 /**
- * Recomputes a project's eligibility and stores it with the shadow window it belongs to and since
- * when it has been eligible in that window (the 14-day rule counts its business days from there).
+ * Recomputes a project's eligibility and stores it with the shadow window it belongs to and, when
+ * not eligible, the moment it was seen so (the 14-day rule counts its business days from the last
+ * such moment, or from day 14).
  * Announces, once per shadow window, that the project became eligible (by days, transactions or a
  * review: whatever made the last criterion true) or stopped being so; announces every forced phase
  * change with its actor and reason; wakes the lingering timer when the project starts lingering.
@@ -28,12 +29,10 @@ export function eligibilityProcessor(p: Runtime) {
     const result = await withTransaction(p.pool, async (c) => {
       const [s] = await loadStats(c, [projectId]);
       if (!s) return null;
-      const first = evaluateEligibility(s, t, now, p.cfg.calendar);
+      const e = evaluateEligibility(s, t, now, p.cfg.calendar);
       const window = s.phase === 'shadow' ? s.shadowStartedAt : null;
-      const stored = await storeEligibility(c, projectId, first.eligible, first.reasons, now, window);
-      const forced = await unannouncedForcedMoves(c, projectId);
-      const e = evaluateEligibility({ ...s, eligibleSince: stored.eligibleSince }, t, now, p.cfg.calendar);
-      return { s, e, window, prev: stored.prev, forced };
+      const prev = await storeEligibility(c, projectId, e.eligible, e.reasons, now, window);
+      return { s, e, window, prev, forced: await unannouncedForcedMoves(c, projectId) };
     });
     if (!result) return null;
     const { s, e, window, prev, forced } = result;

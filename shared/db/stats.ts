@@ -27,7 +27,7 @@ interface StatsRow {
   unresolved: number;
   unreviewed_fingerprints: number;
   fingerprints: number;
-  eligible_since: Date | null;
+  ineligible_seen_at: Date | null;
 }
 
 /** Stats that include every would-be denial committed so far: absorbs (writes), then loads. */
@@ -55,6 +55,6 @@ export async function loadStats(db: Queryable, projectIds?: readonly string[]): 
     unresolved: r.unresolved,
     unreviewedFingerprints: r.unreviewed_fingerprints,
     fingerprints: r.fingerprints,
-    eligibleSince: r.eligible_since,
+    ineligibleSeenAt: r.ineligible_seen_at,
   }));
 }

@@ -21,8 +21,8 @@ export interface ProjectStats {
   /** fingerprints with an occurrence no review covers */
   unreviewedFingerprints: number;
   fingerprints: number;
-  /** since when the project has been eligible in its current shadow window (recorded by the eligibility worker) */
-  eligibleSince: Date | null;
+  /** the last moment the eligibility worker saw the project not eligible in its current shadow window */
+  ineligibleSeenAt: Date | null;
 }
 
 export interface Criterion {
@@ -50,7 +50,10 @@ export interface Eligibility {
   pastMax: boolean;
   /** past the maximum with every criterion met: must be enforced before `enforceDeadline` */
   lingering: boolean;
-  /** when the project started lingering: the later of passing the maximum and becoming eligible */
+  /**
+   * when the project started lingering: the later of passing the maximum and the last moment it was
+   * seen not eligible (it became eligible after that; unknown exactly when, so the earliest moment)
+   */
   lingeringSince: Date | null;
   /** for a lingering project: move to enforcing before this moment */
   enforceDeadline: Date | null;
@@ -133,7 +136,7 @@ export function evaluateEligibility(s: ProjectStats, t: Thresholds, now: Date, c
   const pastMax = inShadow && now >= pastMaxAt;
   const lingering = pastMax && eligible;
   const lingeringSince = lingering
-    ? new Date(Math.max(pastMaxAt.getTime(), s.eligibleSince?.getTime() ?? 0))
+    ? new Date(Math.max(pastMaxAt.getTime(), s.ineligibleSeenAt?.getTime() ?? 0))
     : null;
   const enforceDeadline = lingeringSince ? addBusinessDays(lingeringSince, t.enforceWithinBusinessDays, cal) : null;
   const overdue = enforceDeadline !== null && now >= enforceDeadline;

@@ -15,10 +15,11 @@ ALTER TABLE shadowgate.rls_phase_history ADD COLUMN evidence jsonb;
 -- calls (ingest-calls). One source per project, so the same activity is never counted twice.
 ALTER TABLE shadowgate.project_registry ADD COLUMN transactions_from text NOT NULL DEFAULT 'database'
     CHECK (transactions_from IN ('database', 'tool-calls'));
--- The shadow window an eligibility state belongs to, and since when (in that window) the project
--- has been eligible without a break: the 14-day rule's 3 business days start from it.
+-- The shadow window an eligibility state belongs to, and the last moment (in that window) the
+-- project was seen not eligible: it may have become eligible any time after, so the 14-day rule's
+-- 3 business days start from it at the latest (a worker that was down never moves a deadline later).
 ALTER TABLE shadowgate.eligibility_state ADD COLUMN window_started_at timestamptz;
-ALTER TABLE shadowgate.eligibility_state ADD COLUMN eligible_since timestamptz;
+ALTER TABLE shadowgate.eligibility_state ADD COLUMN ineligible_seen_at timestamptz;
 
 -- Every event the pipeline reacts to wakes the producer with one NOTIFY per transaction (identical
 -- payloads merge); the event rows themselves are the truth, NOTIFY is only a hint.

@@ -8,8 +8,8 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.min_shadow_days,
        coalesce(f.unresolved, 0) AS unresolved,
        coalesce(f.unreviewed, 0) AS unreviewed_fingerprints,
        coalesce(f.fingerprints, 0) AS fingerprints,
-       -- since when eligible, for the current shadow window only
-       CASE WHEN e.window_started_at = s.shadow_started_at THEN e.eligible_since END AS eligible_since
+       -- last seen not eligible, in the current shadow window only
+       CASE WHEN e.window_started_at = s.shadow_started_at THEN e.ineligible_seen_at END AS ineligible_seen_at
   FROM shadowgate.project_registry g
   JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
   LEFT JOIN shadowgate.eligibility_state e ON e.project_id = g.project_id

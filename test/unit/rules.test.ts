@@ -34,7 +34,7 @@ describe('business days', () => {
 const base: ProjectStats = {
   projectId: 'io', accessLevel: 'super', legacyOwner: true, minShadowDays: 14, phase: 'shadow',
   updatedAt: new Date('2026-01-01T00:00:00Z'), shadowStartedAt: new Date('2026-01-01T00:00:00Z'),
-  transactions: 5000, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, eligibleSince: null,
+  transactions: 5000, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
 };
 const at = (days: number) => new Date(base.shadowStartedAt!.getTime() + days * DAY);
 
@@ -62,8 +62,8 @@ describe('eligibility', () => {
     const late = evaluateEligibility(p, DEFAULT_THRESHOLDS, new Date('2026-01-20T00:00:00Z'), UTC_CALENDAR);
     expect(late).toMatchObject({ overdue: true, recommendation: 'OVERDUE: move to enforcing now (deadline Tue 2026-01-20 00:00 UTC passed)' });
   });
-  it('eligible only after day 14: the 3 business days run from when it became eligible', () => {
-    const p = { ...base, minShadowDays: null, eligibleSince: new Date('2026-01-19T12:00:00Z') };
+  it('eligible only after day 14: the 3 business days run from the last moment it was seen not eligible', () => {
+    const p = { ...base, minShadowDays: null, ineligibleSeenAt: new Date('2026-01-19T12:00:00Z') };
     const e = evaluateEligibility(p, DEFAULT_THRESHOLDS, at(19), UTC_CALENDAR);
     expect(e.lingeringSince?.toISOString()).toBe('2026-01-19T12:00:00.000Z');
     expect(e.enforceDeadline?.toISOString()).toBe('2026-01-22T12:00:00.000Z');

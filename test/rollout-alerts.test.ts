@@ -10,7 +10,7 @@ import { startWorkers, type Workers } from '../workers/start.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { setPhase } from './support/seed.js';
-import { transactions } from './support/traffic.js';
+import { transactions } from '../fixtures/traffic.js';
 import { slackSink, smtpSink, until } from './support/sinks.js';
 
 // The 14-day rule on time and the announcements, through the real workers, a real local Slack
@@ -73,7 +73,7 @@ describe('4. the 14-day rule on time', () => {
     clock.set(new Date('2026-11-27T08:00:00Z'));
     const timer = await wakeLingering('ling');
     await until(() => said('ling must move to enforcing by').length === 1);
-    const [alert] = said('ling must move to enforcing by');
+    const alert = said('ling must move to enforcing by')[0]!;
     expect(alert.text).toContain('[shadowgate] ling must move to enforcing by Thu 2026-12-03 09:00 Europe/Berlin');
     expect(alert.text).toContain('enforcing within 3 business days (weekends and holidays skipped, times in Europe/Berlin)');
     expect(alert.text.startsWith('@ling-lead: ')).toBe(true);
@@ -141,7 +141,7 @@ describe('4. the 14-day rule on time', () => {
     await changePhase(db.pool, p.cfg, { projectIds: ['forced'], phase: 'enforcing', at: clock.now(), actor: 'alice', reason: 'CTO approval', force: true });
     await recompute('forced');
     await until(() => said('[shadowgate] FORCED: forced moved shadow -> enforcing by alice').length === 1);
-    const [m] = said('FORCED: forced');
+    const m = said('FORCED: forced')[0]!;
     expect(m.text).toContain('Reason: CTO approval.');
     expect(m.text).toContain('Criteria not met: Shadow duration: 2 days (minimum: 7); Transactions: 0 (minimum: 1000).');
     await until(() => smtp.mails.filter((x) => x.subject.includes('FORCED: forced')).length === 2);

@@ -158,7 +158,8 @@ describe('chaos', () => {
     await new Promise((r) => setTimeout(r, 300));
     await restartPg('immediate'); // a crash: findings not absorbed yet are the engine's documented loss
     await load;
-    await until(async () => (await unannounced()) === 0, 30_000);
+    // generous: the whole suite runs beside it on 2 cores (seen: 35 s for this test under load)
+    await until(async () => (await unannounced()) === 0, 60_000);
     expect(exitedEarly, runOut).toBe(false);
   });
 

@@ -92,6 +92,10 @@ async function restartPg(mode: 'fast' | 'immediate'): Promise<void> {
 const deliveriesSettled = async () =>
   (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status <> 'sent'`))[0]!.n === 0;
 
+/** How many fingerprints of owners `${prefix}…` have been absorbed. */
+const absorbed = async (prefix: string) => (await q<{ n: number }>(
+  `SELECT count(*)::int AS n FROM shadowgate.violation_fingerprints WHERE row_project_id LIKE $1`, [`${prefix}%`]))[0]!.n;
+
 /** Fingerprints absorbed whose batch digest has not been delivered yet. */
 const unannounced = async () => (await q<{ n: number }>(
   `SELECT count(*)::int AS n FROM shadowgate.violation_fingerprints v
@@ -146,7 +150,7 @@ describe('chaos', () => {
   it('with transactions open all along in another database and in this one, violations are announced within seconds', async () => {
     const t0 = Date.now();
     await violations('h', 20);
-    await until(async () => (await unannounced()) === 0, 10_000);
+    await until(async () => (await absorbed('h')) === 20 && (await unannounced()) === 0, 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(slack.messages.some((m) => m.text.includes('owner h19'))).toBe(true);
   });
@@ -175,7 +179,7 @@ describe('chaos', () => {
     await redis.start();
     await load;
     slack.refuse = false;
-    await until(async () => (await unannounced()) === 0, 30_000);
+    await until(async () => (await absorbed('k')) === 100 && (await unannounced()) === 0, 30_000);
     expect(exitedEarly, runOut).toBe(false);
   });
 

@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../shared/config.js';
 import { parseTimestamp } from '../shared/clock.js';
-import { checkDatabase, createPool, type Pool } from '../shared/db/pool.js';
+import type { Pool } from '../shared/db/pool.js';
 import { userInfo } from 'node:os';
 
 /**
@@ -19,6 +19,8 @@ export function defaultActor(): string {
 /** Runs a command with a checked database pool and the configuration; closes the pool after. */
 export async function withDb<T>(fn: (pool: Pool, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
+  // loaded here, not at start-up: `--help` and commands that fail on their input need no driver
+  const { checkDatabase, createPool } = await import('../shared/db/pool.js');
   const pool = createPool(cfg.databaseUrl);
   try {
     await checkDatabase(pool, cfg.databaseUrl);

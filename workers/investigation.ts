@@ -34,7 +34,7 @@ export function investigationProcessor(p: Runtime) {
         const lead = f.lead_slack ?? f.lead_email ?? `${projectId} lead`;
         // one fingerprint: its own message; many due together (a flood's): one digest per lead
         const [key, msg] = group.length === 1
-          ? [`escalation:${f.id}:${f.timer_id}:${f.fired}`, escalationMessage(f, f.due_at, f.fired, lead, t.investigationHours, p.cfg.dashboardUrl)]
+          ? [`escalation:${f.id}:${f.timer_id}:${f.fired}`, escalationMessage(f, t.investigationHours, f.fired, lead, now, p.cfg.dashboardUrl)]
           : [`escalation:${projectId}:${group.map((d) => `${d.timer_id}.${d.fired}`).join(',')}`, escalationDigest(projectId, group, lead, t.investigationHours, p.cfg.dashboardUrl)];
         made.push(...await recordNotification(p, c, key, msg, [f.lead_email]));
       }

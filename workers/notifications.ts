@@ -30,14 +30,16 @@ export function notificationProcessor(p: Runtime, n: Notifiers) {
     const batch: LeasedNotification[] = [lead];
     if (lead.attempts > 0) batch.push(...await leaseHeldWith(p.pool, lead, HELD_TEXT_BUDGET - lead.body.text.length, leaseMs));
     const ids = batch.map((b) => b.id);
-    const msg = batch.length === 1 ? { subject: lead.subject, text: lead.body.text, blocks: lead.body.blocks } : { ...heldBackMessage(batch), blocks: undefined };
+    const msg = batch.length === 1
+      ? { subject: lead.subject, text: lead.body.text, blocks: lead.body.blocks, html: lead.body.html }
+      : { ...heldBackMessage(batch), blocks: undefined, html: undefined };
     try {
       if (lead.channel === 'slack') {
         if (!n.slack) throw new PermanentDeliveryError('SLACK_WEBHOOK_URL is not set');
         await n.slack.send(msg.text, msg.blocks, attemptTimeoutMs(lead.attempts, t.sendTimeoutMs));
       } else {
         if (!n.email) throw new PermanentDeliveryError('SMTP_URL is not set');
-        await n.email.send(lead.target, msg.subject, msg.text);
+        await n.email.send(lead.target, msg.subject, msg.text, msg.html);
       }
     } catch (err) {
       const permanent = err instanceof PermanentDeliveryError;

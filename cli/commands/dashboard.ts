@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { closeRuntime, openRuntime } from '../../shared/jobs/runtime.js';
 import { runDaemon } from '../daemon.js';
-import { startDashboard } from '../dashboard/server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -20,6 +18,9 @@ export function registerDashboard(program: Command): void {
       const token: string | undefined = o.token ?? process.env.SHADOWGATE_DASHBOARD_TOKEN ?? undefined;
       if (!LOOPBACK.has(o.host) && !token) throw new InputError(`binding to ${o.host} needs --token (or SHADOWGATE_DASHBOARD_TOKEN)`);
       const cfg = loadConfig();
+      // loaded here, not at start-up: --help and the other commands need none of it
+      const { closeRuntime, openRuntime } = await import('../../shared/jobs/runtime.js');
+      const { startDashboard } = await import('../dashboard/server.js');
       await runDaemon('dashboard', async () => {
         // queue depths are shown when Redis is there; the dashboard works without it
         const rt = await openRuntime(cfg, {

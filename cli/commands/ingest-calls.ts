@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../shared/errors.js';
-import { ingestCalls, parseCallLog } from '../../shared/db/tool-calls.js';
 import { withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -16,6 +15,7 @@ export function registerIngestCalls(program: Command): void {
       } catch (err) {
         throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
       }
+      const { ingestCalls, parseCallLog } = await import('../../shared/db/tool-calls.js');
       const lines = parseCallLog(text);
       const per = await withDb((pool) => ingestCalls(pool, lines, new Date()));
       for (const r of per) {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseBatch } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { changePhase } from '../../shared/db/phase-change.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
 
@@ -22,6 +21,7 @@ export function registerPhaseChange(program: Command): void {
       const ids = o.project ? parseBatch(o.project) : parseBatch(o.batch);
       if (o.project && ids.length !== 1) throw new InputError('--project takes one id; use --batch for several');
       const at = new Date();
+      const { changePhase } = await import('../../shared/db/phase-change.js');
       const results = await withDb((pool, cfg) =>
         changePhase(pool, cfg, { projectIds: ids, phase: o.phase, at, actor: o.actor ?? defaultActor(), reason: o.reason, force: !!o.force }),
       );

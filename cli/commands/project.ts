@@ -13,7 +13,7 @@ export function registerProject(program: Command): void {
     .requiredOption('--access <level>', 'isolated | shared | super')
     .option('--name <name>', 'display name')
     .option('--lead-email <email>', "the lead's email (escalations)")
-    .option('--lead-slack <handle>', "the lead's Slack handle")
+    .option('--lead-slack <id>', "the lead's Slack member id (U…: pinged as <@U…>) or user-group id (S…: pinged as <!subteam^S…>); in Slack: profile > ⋮ > Copy member ID. A @handle is shown as plain text: webhooks cannot ping a name")
     .option('--legacy-owner', 'legacy owner: extended monitoring, at least 14 days in shadow ($SHADOWGATE_LEGACY_MIN_SHADOW_DAYS)')
     .option('--min-shadow-days <n>', 'minimum shadow duration for this project')
     .option('--transactions-from <source>', 'where its transactions are counted: database (set_project_context) | tool-calls (ingest-calls)', 'database')

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
-import { closeRuntime, openRuntime, type Runtime } from '../../shared/jobs/runtime.js';
-import { DriftWatch } from '../../producers/drift-watch.js';
+import type { Runtime } from '../../shared/jobs/runtime.js';
 import { runDaemon } from '../daemon.js';
-import { EventProducer } from '../../producers/event-producer.js';
-import { startWorkers } from '../../workers/start.js';
 
 export async function startPipeline(p: Runtime, what: 'all' | 'producers' | 'workers') {
+  // BullMQ, ioredis, pg-listen, Slack and SMTP clients load only for the commands that run them
+  const { startWorkers } = await import('../../workers/start.js');
+  const { EventProducer } = await import('../../producers/event-producer.js');
+  const { DriftWatch } = await import('../../producers/drift-watch.js');
   const workers = what !== 'producers' ? await startWorkers(p) : undefined;
   const producer = what !== 'workers' ? new EventProducer(p) : undefined;
   const drift = what !== 'workers' ? new DriftWatch(p) : undefined;
@@ -31,6 +32,7 @@ export function registerRun(program: Command): void {
     .action(async (what = 'all') => {
       if (!['all', 'producers', 'workers'].includes(what)) throw new InputError(`unknown part "${what}" (producers or workers)`);
       const cfg = loadConfig();
+      const { closeRuntime, openRuntime } = await import('../../shared/jobs/runtime.js');
       await runDaemon(what === 'all' ? 'run' : `run ${what}`, async () => {
         const rt = await openRuntime(cfg);
         if (what !== 'producers') {

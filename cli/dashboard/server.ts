@@ -8,7 +8,9 @@ import type { Config } from '../../shared/config.js';
 import { absorbAndReadDashboardState, type DashboardState } from './state.js';
 import { Listener } from '../../shared/db/listener.js';
 import type { Pool } from '../../shared/db/pool.js';
+import { execute } from '../../shared/db/sql.js';
 import { createMetrics } from './metrics.js';
+import { renderAll } from './render.js';
 import { projectRoot } from '../../shared/paths.js';
 import { join } from 'node:path';
 
@@ -28,12 +30,15 @@ const tokenOk = (given: string | null, token: string) =>
   given !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
 
 /**
- * The dashboard: GET / (the page), /api/state (JSON), /events (server-sent events, pushed when the
+ * The dashboard: GET / (the page, rendered with the data), /api/state (JSON), /events (server-sent events, pushed when the
  * database says something changed), /metrics (Prometheus). A token, when set, is required on every
- * request (?token= or Authorization: Bearer).
+ * request (?token= or Authorization: Bearer) but /healthz, /runbook and /render.js, which show no data.
  */
 export async function startDashboard(o: DashboardOptions): Promise<{ url: string; close(): Promise<void> }> {
   const page = readFileSync(join(projectRoot(), 'cli', 'dashboard', 'page.html'), 'utf8');
+  const runbook = readFileSync(join(projectRoot(), 'docs', 'runbooks', 'shadow-monitoring.md'), 'utf8');
+  // the page's renderer, compiled: the browser runs the same code as the first paint
+  const renderer = readFileSync(join(projectRoot(), 'dist', 'cli', 'dashboard', 'render.js'), 'utf8');
   const metrics = createMetrics(o.pool, o.queues);
   const clients = new Set<ServerResponse>();
   // every read absorbs the audit inbox first (a write), so what is shown includes every committed denial
@@ -59,6 +64,21 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // the container's health check: no token, nothing shown but whether the database answers
+    if (url.pathname === '/healthz') {
+      const up = await execute(o.pool, 'database-ping').then(() => true, () => false);
+      res.writeHead(up ? 200 : 503, { 'content-type': 'text/plain' }).end(up ? 'ok\n' : 'database unreachable\n');
+      return;
+    }
+    // the runbook that emails link to: documentation, no data, so no token
+    if (url.pathname === '/runbook') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(runbook);
+      return;
+    }
+    if (url.pathname === '/render.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(renderer);
+      return;
+    }
     if (o.token) {
       const auth = req.headers.authorization?.replace(/^Bearer /, '') ?? url.searchParams.get('token');
       if (!tokenOk(auth ?? null, o.token)) {
@@ -67,9 +87,12 @@ export async function startDashboard(o: DashboardOptions): Promise<{ url: string
       }
     }
     switch (url.pathname) {
-      case '/':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+      case '/': {
+        // the first paint carries the data (no script needed to read it); live updates redraw it
+        const parts = renderAll(await absorbAndRead());
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page.replace(/<!--([a-z-]+)-->/g, (_, id: string) => parts[id] ?? ''));
         return;
+      }
       case '/api/state':
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await absorbAndRead()));
         return;

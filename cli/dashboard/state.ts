@@ -5,7 +5,7 @@ import { doctorWarning } from '../../shared/db/doctor.js';
 import { absorbAndLoadStats } from '../../shared/db/stats.js';
 import { describedOpenTimers } from '../../shared/db/timers.js';
 import { dailyViolations } from '../../shared/db/violations.js';
-import { DAY } from '../../shared/clock.js';
+import { DAY, HOUR } from '../../shared/clock.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 
 export interface DashboardState {
@@ -28,7 +28,12 @@ export interface DashboardState {
     /** past the enforcing deadline */
     overdue: boolean;
   }>;
-  timers: Array<{ kind: string; project_id: string; due_at: string; ms_left: number; fired: number; about: string }>;
+  /**
+   * Open investigations and enforcing deadlines. `deadline` is the rule's (an investigation's
+   * hours after the first unreviewed occurrence; a lingering project's enforce-by, the same as its
+   * status); `next_alert` is when the next escalation or reminder goes out.
+   */
+  timers: Array<{ kind: string; project_id: string; deadline: string; ms_left: number; overdue: boolean; next_alert: string; fired: number; about: string }>;
   daily: Array<{ day: string; project_id: string; occurrences: number }>;
   /** routes around the policies that `shadowgate doctor` finds, as one line (null: none) */
   doctor_warning: string | null;
@@ -46,10 +51,12 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
   const doctor_warning = await doctorWarning(db, cfg.doctorAllowRoles);
   const delivery_warning = await deliveryWarning(db);
+  const enforceBy = new Map<string, Date>();
   return {
     generated_at: now.toISOString(),
     projects: stats.map((s) => {
       const e = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);
+      if (e.enforceDeadline) enforceBy.set(s.projectId, e.enforceDeadline);
       return {
         project_id: s.projectId,
         access_level: s.accessLevel,
@@ -68,16 +75,23 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         overdue: e.overdue,
       };
     }),
-    timers: timers.map((t) => ({
-      kind: t.kind,
-      project_id: t.project_id,
-      due_at: t.due_at.toISOString(),
-      ms_left: t.due_at.getTime() - now.getTime(),
-      fired: t.fired,
-      about: t.kind === 'investigation'
-        ? `#${t.fingerprint_id} ${t.operation} ${t.table_name} owner ${t.row_project_id ?? 'NULL'} (${t.denied_reason}), ${t.occurrences} rows`
-        : 'enforcing deadline',
-    })),
+    timers: timers.map((t) => {
+      const deadline = t.kind === 'investigation'
+        ? new Date(t.opened_at.getTime() + cfg.thresholds.investigationHours * HOUR)
+        : enforceBy.get(t.project_id) ?? t.due_at;
+      return {
+        kind: t.kind,
+        project_id: t.project_id,
+        deadline: deadline.toISOString(),
+        ms_left: deadline.getTime() - now.getTime(),
+        overdue: deadline <= now,
+        next_alert: t.due_at.toISOString(),
+        fired: t.fired,
+        about: t.kind === 'investigation'
+          ? `#${t.fingerprint_id} ${t.operation} ${t.table_name} owner ${t.row_project_id ?? 'NULL'} (${t.denied_reason}), ${t.occurrences} rows`
+          : 'move to enforcing',
+      };
+    }),
     daily,
     doctor_warning,
     delivery_warning,

@@ -7,7 +7,7 @@ export interface NotificationRow {
   channel: 'slack' | 'email';
   target: string;
   subject: string;
-  body: { text: string; blocks?: unknown[] };
+  body: { text: string; blocks?: unknown[]; html?: string };
   status: 'pending' | 'sent' | 'failed';
   attempts: number;
 }

@@ -69,13 +69,34 @@ export function violationDigest(top: readonly FingerprintInfo[], totals: readonl
   return { subject, text, blocks: b };
 }
 
-export function escalationMessage(f: FingerprintInfo, dueAt: Date, reminder: number, lead: string, investigationHours: number, dashboardUrl?: string): Message {
-  const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within ${investigationHours} hours`;
+/**
+ * A Slack mention that pings: a member id (U…/W…) becomes <@U…>, a user-group id (S…)
+ * <!subteam^S…>; anything else (a @handle, an email) is shown as it is: incoming webhooks cannot
+ * resolve names.
+ */
+export function mention(lead: string): string {
+  if (/^[UW][A-Z0-9]{2,}$/.test(lead)) return `<@${lead}>`;
+  if (/^S[A-Z0-9]{2,}$/.test(lead)) return `<!subteam^${lead}>`;
+  return lead;
+}
+
+const HOUR_MS = 3_600_000;
+const hoursText = (h: number) => (h % 24 === 0 && h >= 48 ? `${h} hours (${h / 24} days)` : `${h} hours`);
+
+/**
+ * An investigation past its deadline (`hours` after the fingerprint's first unreviewed
+ * occurrence): the escalation (reminder 0), then the reminders, each naming the missed deadline.
+ */
+export function escalationMessage(f: FingerprintInfo & { open_since: Date | null }, hours: number, reminder: number, lead: string, now: Date, dashboardUrl?: string): Message {
+  const deadline = new Date((f.open_since ?? f.first_seen).getTime() + hours * HOUR_MS);
+  const late = Math.max(0, Math.floor((now.getTime() - deadline.getTime()) / HOUR_MS));
+  const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within ${hoursText(hours)}`;
   const next = `shadowgate review --fingerprint ${f.id} --resolution code-fix|acl-change|false-positive --ref URL`;
-  const text = `${lead}: ${subject}. ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses; due ${dueAt.toISOString()}. Next: ${next}`;
+  const missed = `deadline ${deadline.toISOString()} missed${late ? ` by ${late} h` : ''}`;
+  const text = `${mention(lead)}: ${subject}. ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses; ${missed}. Next: ${next}`;
   return { subject, text, blocks: blocks(`Investigation overdue: ${f.project_id} #${f.id}`, [
-    ['Lead', lead], ['Due', dueAt.toISOString()], ['Table / operation', `${f.table_name} ${f.operation}`], ['Reason', f.denied_reason],
-    ['Row accesses', String(f.occurrences)],
+    ['Lead', mention(lead)], ['Deadline (missed)', `${deadline.toISOString()}${late ? ` (${late} h ago)` : ''}`], ['Table / operation', `${f.table_name} ${f.operation}`],
+    ['Reason', f.denied_reason], ['Row accesses', String(f.occurrences)],
   ], next, dashboardUrl) };
 }
 
@@ -92,9 +113,9 @@ export function escalationDigest(projectId: string, fps: readonly FingerprintInf
   const next = `shadowgate violations --project ${projectId}`;
   const lines = top.map((f) => `#${f.id} ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses`);
   if (fps.length > top.length) lines.push(`... and ${fps.length - top.length} more`);
-  const text = `${lead}: ${subject}.\n${lines.join('\n')}\nNext: ${next}`;
+  const text = `${mention(lead)}: ${subject}.\n${lines.join('\n')}\nNext: ${next}`;
   return { subject, text, blocks: blocks(`Investigations overdue: ${fps.length} in ${projectId}`, [
-    ['Lead', lead], ['Fingerprints', String(fps.length)], ['Most row accesses', lines.slice(0, 5).join('\n')],
+    ['Lead', mention(lead)], ['Fingerprints', String(fps.length)], ['Most row accesses', lines.slice(0, 5).join('\n')],
   ], next, dashboardUrl) };
 }
 
@@ -146,4 +167,42 @@ export function eligibilityMessage(projectId: string, eligible: boolean, reasons
   const next = eligible ? `shadowgate migrate --project ${projectId} --phase enforcing` : `shadowgate report --project ${projectId}`;
   const text = `${subject}${reasons.length ? `: ${reasons.join('; ')}` : ''}. Next: ${next}`;
   return { subject, text, blocks: blocks(subject.replace('[shadowgate] ', ''), [['Project', projectId], ['Status', eligible ? 'ELIGIBLE' : reasons.join('\n') || 'NOT ELIGIBLE']], next, dashboardUrl) };
+}
+
+const esc = (t: string) => t.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** Slack mrkdwn as HTML: *bold*, `code`, <url|label>, <@U…> and <!subteam^S…> as their ids. */
+const mrkdwn = (t: string) => esc(t)
+  .replace(/&lt;(https?:\/\/[^|&]+)\|([^&]+)&gt;/g, '<a href="$1">$2</a>')
+  .replace(/&lt;@([A-Z0-9]+)&gt;/g, '@$1').replace(/&lt;!subteam\^([A-Z0-9]+)&gt;/g, '@$1')
+  .replace(/\*([^*\n]+)\*/g, '<b>$1</b>').replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\n/g, '<br>');
+
+/** Where an email links to: the dashboard and its copy of the runbook (both from DASHBOARD_URL). */
+export function links(dashboardUrl?: string): Array<[string, string]> {
+  if (!dashboardUrl) return [];
+  return [['Dashboard', dashboardUrl], ['Runbook', new URL('runbook', dashboardUrl).toString()]];
+}
+
+/**
+ * The email of a message: its text with the links below it, and an HTML part made of the same
+ * blocks (title, the numbers and the deadline, the next command, the links).
+ */
+export function emailParts(m: Message, dashboardUrl?: string): { text: string; html: string } {
+  const l = links(dashboardUrl);
+  const runbookNote = 'Runbook: docs/runbooks/shadow-monitoring.md in the shadowgate package';
+  const text = `${m.text.replace(/<@([A-Z0-9]+)>/g, '@$1').replace(/<!subteam\^([A-Z0-9]+)>/g, '@$1')}\n\n${l.length ? l.map(([k, v]) => `${k}: ${v}`).join('\n') : runbookNote}\n`;
+  const parts: string[] = [];
+  for (const b of m.blocks as Array<{ type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ text: string }> }>) {
+    if (b.type === 'header' && b.text) parts.push(`<h2 style="margin:0 0 12px">${esc(b.text.text)}</h2>`);
+    else if (b.type === 'section' && b.fields) {
+      parts.push(`<table cellpadding="4" style="border-collapse:collapse">${b.fields.map((f) => {
+        const [k, ...v] = f.text.split('\n');
+        return `<tr><td style="color:#555;vertical-align:top">${mrkdwn(k!)}</td><td>${mrkdwn(v.join('\n'))}</td></tr>`;
+      }).join('')}</table>`);
+    } else if (b.type === 'section' && b.text) parts.push(`<p>${mrkdwn(b.text.text)}</p>`);
+    else if (b.type === 'context' && b.elements && !b.elements.some((e) => e.text.startsWith('<http'))) {
+      parts.push(`<p style="color:#555">${b.elements.map((e) => mrkdwn(e.text)).join(' ')}</p>`);
+    }
+  }
+  parts.push(`<p>${l.length ? l.map(([k, v]) => `<a href="${esc(v)}">${k}</a>`).join(' · ') : esc(runbookNote)}</p>`);
+  return { text, html: `<!doctype html><html><body style="font-family:system-ui,sans-serif">${parts.join('\n')}</body></html>` };
 }

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { createNotification } from '../db/notifications.js';
 import { jobId, QUEUE } from '../jobs/queues.js';
 import type { Runtime } from '../jobs/runtime.js';
-import type { Message } from './messages.js';
+import { emailParts, type Message } from './messages.js';
 
 /**
  * Records a message for Slack and, when given, the email recipients, once per dedupe key. Returns
@@ -17,7 +17,9 @@ export async function recordNotification(
   const ids: number[] = [];
   for (const t of targets) {
     const key = boundedKey(t.channel === 'email' ? `${dedupeKey}|${t.target}` : dedupeKey);
-    const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body: { text: msg.text, blocks: msg.blocks } });
+    // an email carries the links and an HTML part; Slack gets the blocks
+    const body = t.channel === 'email' ? emailParts(msg, p.cfg.dashboardUrl) : { text: msg.text, blocks: msg.blocks };
+    const id = await createNotification(db, { dedupeKey: key, channel: t.channel, target: t.target, subject: msg.subject, body });
     if (id !== null) ids.push(id);
   }
   return ids;

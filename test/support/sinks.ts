@@ -1,4 +1,4 @@
-export { slackSink, smtpSink } from '../../cli/demo-sinks.js';
+export { slackSink, smtpSink } from '../../demo/sinks.js';
 
 export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -1,0 +1,1 @@
+SELECT format('CREATE DATABASE %I', $1::text) AS statement

@@ -1,0 +1,1 @@
+SELECT format('CREATE ROLE %I LOGIN', $1::text) AS statement

@@ -1,0 +1,1 @@
+SELECT to_regclass('shadowgate.schema_migrations') IS NOT NULL AS installed

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../shared/config.js';
 import { closeRuntime, openRuntime, type Runtime } from '../shared/jobs/runtime.js';
@@ -13,7 +14,7 @@ let db: TestDb;
 let slack: FlakySlack;
 let p: Runtime;
 let workers: Workers;
-const prefix = `sgtest-deliveries-${process.pid}`;
+const prefix = `sgtest-deliveries-${randomBytes(4).toString('hex')}`;
 const env = () => ({ DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url, SHADOWGATE_REDIS_PREFIX: prefix });
 const row = async (key: string) =>
   (await db.pool.query(`SELECT status, attempts, last_error FROM shadowgate.notifications WHERE dedupe_key = $1`, [key])).rows[0];

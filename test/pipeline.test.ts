@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, HOUR, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -18,7 +19,7 @@ let p: Runtime;
 let workers: Workers;
 let producer: EventProducer;
 const clock = new ManualClock(new Date());
-const prefix = `sgtest-pipeline-${process.pid}`;
+const prefix = `sgtest-pipeline-${randomBytes(4).toString('hex')}`;
 
 async function start(): Promise<void> {
   workers = await startWorkers(p);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { loadConfig } from '../shared/config.js';
 import { notify } from '../shared/notify/outbox.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
-const prefix = `sgtest-run-${process.pid}`;
+const prefix = `sgtest-run-${randomBytes(4).toString('hex')}`;
 let redis: Redis;
 
 beforeAll(async () => {

@@ -198,6 +198,32 @@ BEGIN
 END $$;
 
 --
+-- Name: change_read_permission(text, text, boolean, text, timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.change_read_permission(p_reader text, p_target text, p_grant boolean, p_actor text, p_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM shadowgate.lock_audit();
+    IF p_grant THEN
+        INSERT INTO shadowgate.project_read_permissions (reader_project_id, target_project_id, created_at)
+        VALUES (p_reader, p_target, p_at) ON CONFLICT DO NOTHING;
+    ELSE
+        DELETE FROM shadowgate.project_read_permissions
+         WHERE reader_project_id = p_reader AND target_project_id = p_target;
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN RETURN false; END IF;
+    PERFORM shadowgate.record_change(p_reader, 'acl', format('read permission %s: %s -> %s',
+        CASE WHEN p_grant THEN 'granted' ELSE 'revoked' END, p_reader, p_target), p_actor, p_at);
+    RETURN true;
+END $$;
+
+--
 -- Name: check_project_id(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -738,6 +764,26 @@ BEGIN
 END $$;
 
 --
+-- Name: history_is_immutable(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.history_is_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM shadowgate.project_registry WHERE project_id = OLD.project_id) THEN
+        RETURN OLD;  -- the cascade of a removed project
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.kind = 'clock_reset'
+       AND (to_jsonb(NEW) - 'reason') = (to_jsonb(OLD) - 'reason') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'shadowgate.rls_phase_history is append-only (history row %)', OLD.id
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+--
 -- Name: id_mismatch(text, oid, integer); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -762,6 +808,36 @@ CREATE FUNCTION shadowgate.id_mismatch(id text, typ oid, typmod integer) RETURNS
             CASE WHEN typmod > 4 AND length(id) > typmod - 4 THEN format('longer than %s characters', typmod - 4) END
     END
 $$;
+
+--
+-- Name: ingest_tool_calls(text[], text[], timestamp with time zone[], integer[], timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone) RETURNS TABLE(project_id text, lines integer, calls bigint)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH fresh AS (
+        INSERT INTO shadowgate.tool_call_lines AS l (project_id, line_key, at, calls, ingested_at)
+        SELECT * , p_now FROM unnest(p_projects, p_keys, p_ats, p_calls)
+        ON CONFLICT DO NOTHING
+        RETURNING l.project_id, l.at, l.calls
+    ), counted AS (
+        INSERT INTO shadowgate.tool_call_counts AS t (project_id, bucket, calls)
+        SELECT f.project_id, date_trunc('minute', f.at), sum(f.calls) FROM fresh f GROUP BY 1, 2
+        ON CONFLICT ON CONSTRAINT tool_call_counts_pkey DO UPDATE SET calls = t.calls + EXCLUDED.calls
+    ), per AS (
+        SELECT f.project_id::text AS project_id, count(*)::integer AS lines, sum(f.calls)::bigint AS calls
+          FROM fresh f GROUP BY 1
+    ), announced AS (
+        INSERT INTO shadowgate.events (kind, project_id, payload)
+        SELECT 'calls_ingested', per.project_id, jsonb_build_object('calls', per.calls, 'lines', per.lines) FROM per
+    )
+    SELECT per.project_id, per.lines, per.calls FROM per;
+END $$;
 
 --
 -- Name: key_is_readable(text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -793,6 +869,20 @@ CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
 CREATE FUNCTION shadowgate.lock_audit() RETURNS void
     LANGUAGE sql
     AS $$ SELECT pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit')) $$;
+
+--
+-- Name: lock_phase_change(text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.lock_phase_change(p_ids text[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('shadowgate.phase-change'));
+    PERFORM shadowgate.lock_audit();
+    PERFORM 1 FROM shadowgate.rls_migration_status WHERE project_id = ANY (p_ids) ORDER BY project_id FOR UPDATE;
+END $$;
 
 --
 -- Name: memo_key(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -903,23 +993,6 @@ BEGIN
 END $$;
 
 --
--- Name: on_permission_change(); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.on_permission_change() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    r record := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-BEGIN
-    INSERT INTO shadowgate.events (kind, project_id, payload)
-    VALUES ('permission_change', r.reader_project_id,
-            jsonb_build_object('target', r.target_project_id, 'op', lower(TG_OP)));
-    RETURN NULL;
-END $$;
-
---
 -- Name: on_project_registered(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -945,21 +1018,6 @@ CREATE FUNCTION shadowgate.on_project_removed() RETURNS trigger
 BEGIN
     EXECUTE format('DROP SEQUENCE IF EXISTS shadowgate.%I', 'txn_' || OLD.seq_no);
     DELETE FROM shadowgate.txn_counts WHERE seq_no = OLD.seq_no;
-    RETURN NULL;
-END $$;
-
---
--- Name: on_recorded_change(); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.on_recorded_change() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-BEGIN
-    INSERT INTO shadowgate.events (kind, project_id, payload)
-    VALUES ('code_change', NEW.project_id,
-            jsonb_build_object('change_id', NEW.id, 'kind', NEW.kind, 'ref', NEW.ref));
     RETURN NULL;
 END $$;
 
@@ -1323,6 +1381,21 @@ BEGIN
 END $$;
 
 --
+-- Name: record_change(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.record_change(p text, p_kind text, p_ref text, p_actor text, p_at timestamp with time zone, OUT change_id bigint, OUT clock_reset boolean) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM shadowgate.lock_audit();  -- lock order: see lock_audit()
+    INSERT INTO shadowgate.changes (project_id, kind, ref, actor, at)
+    VALUES (p, p_kind, p_ref, p_actor, p_at) RETURNING id INTO change_id;
+    clock_reset := shadowgate.reset_shadow_clock(p, p_at, p_actor, format('%s change %s (change %s)', p_kind, p_ref, change_id));
+END $$;
+
+--
 -- Name: regenerate_all_policies(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1404,50 +1477,65 @@ CREATE FUNCTION shadowgate.reset_shadow_clock(p text, p_at timestamp with time z
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    v_at timestamptz;
 BEGIN
     PERFORM shadowgate.lock_audit();
-    PERFORM 1 FROM shadowgate.rls_migration_status
+    SELECT greatest(p_at, shadow_started_at) INTO v_at FROM shadowgate.rls_migration_status
      WHERE project_id = p AND migration_phase = 'shadow' FOR UPDATE;
     IF NOT FOUND THEN RETURN false; END IF;
-    PERFORM shadowgate.start_shadow_clock(p, p_at);
-    UPDATE shadowgate.rls_migration_status SET updated_at = p_at WHERE project_id = p;
+    PERFORM shadowgate.start_shadow_clock(p, v_at);
+    UPDATE shadowgate.rls_migration_status SET updated_at = v_at WHERE project_id = p;
     INSERT INTO shadowgate.rls_phase_history (project_id, kind, from_phase, to_phase, actor, reason, at)
-    VALUES (p, 'clock_reset', 'shadow', 'shadow', p_actor, p_reason, p_at);
+    VALUES (p, 'clock_reset', 'shadow', 'shadow', p_actor, p_reason, v_at);
     INSERT INTO shadowgate.events (kind, project_id, payload)
-    VALUES ('clock_reset', p, jsonb_build_object('reason', p_reason, 'at', p_at));
+    VALUES ('clock_reset', p, jsonb_build_object('reason', p_reason, 'at', v_at));
     RETURN true;
 END $$;
 
 --
--- Name: review_fingerprint(bigint, text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: review_fingerprints(bigint[], text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.review_fingerprint(p_id bigint, p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone) RETURNS text
+CREATE FUNCTION shadowgate.review_fingerprints(p_ids bigint[], p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone) RETURNS text[]
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    f shadowgate.violation_fingerprints;
+    v_missing text;
+    v_projects text[];
+    v_project text;
 BEGIN
-    SELECT * INTO f FROM shadowgate.violation_fingerprints WHERE id = p_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown fingerprint %', p_id USING ERRCODE = 'no_data_found';
+    PERFORM shadowgate.lock_audit();  -- before any row lock (absorb_audit's order)
+    SELECT string_agg(i::text, ', ' ORDER BY i) INTO v_missing
+      FROM unnest(p_ids) AS i
+     WHERE NOT EXISTS (SELECT 1 FROM shadowgate.violation_fingerprints f WHERE f.id = i);
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown fingerprint %', v_missing USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM 1 FROM shadowgate.violation_fingerprints WHERE id = ANY (p_ids) ORDER BY fingerprint FOR UPDATE;
     UPDATE shadowgate.violation_fingerprints
        SET open_since = NULL, resolution = p_resolution, ref = p_ref, rationale = p_rationale,
            reviewed_by = p_actor, reviewed_at = p_at
-     WHERE id = p_id;
+     WHERE id = ANY (p_ids);
     INSERT INTO shadowgate.reviews (fingerprint_id, resolution, ref, rationale, actor, at)
-    VALUES (p_id, p_resolution, p_ref, p_rationale, p_actor, p_at);
+    SELECT i, p_resolution, p_ref, p_rationale, p_actor, p_at FROM unnest(p_ids) AS i;
     UPDATE shadowgate.timers SET closed_at = p_at
-     WHERE kind = 'investigation' AND subject = p_id::text AND closed_at IS NULL;
+     WHERE kind = 'investigation' AND subject = ANY (p_ids::text[]) AND closed_at IS NULL;
+    SELECT array_agg(DISTINCT project_id ORDER BY project_id) INTO v_projects
+      FROM shadowgate.violation_fingerprints WHERE id = ANY (p_ids);
     INSERT INTO shadowgate.events (kind, project_id, payload)
-    VALUES ('review', f.project_id, jsonb_build_object('fingerprint_id', p_id, 'resolution', p_resolution));
+    SELECT 'review', f.project_id, jsonb_build_object('fingerprint_ids', array_agg(f.id ORDER BY f.id), 'resolution', p_resolution)
+      FROM shadowgate.violation_fingerprints f WHERE f.id = ANY (p_ids) GROUP BY f.project_id;
     IF p_resolution IN ('code-fix', 'acl-change') THEN
-        PERFORM shadowgate.reset_shadow_clock(f.project_id, p_at, p_actor,
-            format('%s for fingerprint %s (%s)', p_resolution, p_id, p_ref));
+        FOREACH v_project IN ARRAY v_projects LOOP
+            PERFORM shadowgate.reset_shadow_clock(v_project, p_at, p_actor, format('%s for fingerprint%s %s (%s)',
+                p_resolution, CASE WHEN cardinality(p_ids) > 1 THEN 's' ELSE '' END,
+                (SELECT string_agg(f.id::text, ', ' ORDER BY f.id) FROM shadowgate.violation_fingerprints f
+                  WHERE f.id = ANY (p_ids) AND f.project_id = v_project), p_ref));
+        END LOOP;
     END IF;
-    RETURN f.project_id;
+    RETURN v_projects;
 END $$;
 
 --
@@ -1476,22 +1564,41 @@ BEGIN
 END $$;
 
 --
--- Name: set_phase(text, shadowgate.migration_phase_enum, timestamp with time zone, text, text, boolean); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: set_phase(text, shadowgate.migration_phase_enum, timestamp with time zone, text, text, boolean, jsonb); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean) RETURNS void
+CREATE FUNCTION shadowgate.set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean, p_evidence jsonb DEFAULT NULL::jsonb) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     v_from shadowgate.migration_phase_enum;
+    v_started timestamptz;
+    v_entered timestamptz;
+    v_evidence jsonb;
 BEGIN
     PERFORM shadowgate.lock_audit();
-    SELECT migration_phase INTO v_from FROM shadowgate.rls_migration_status
+    SELECT migration_phase, shadow_started_at INTO v_from, v_started FROM shadowgate.rls_migration_status
      WHERE project_id = p FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown project "%"', p USING ERRCODE = 'no_data_found';
     END IF;
+    SELECT max(at) INTO v_entered FROM shadowgate.rls_phase_history
+     WHERE project_id = p AND kind = 'phase' AND to_phase = 'shadow';
+    v_evidence := coalesce(p_evidence, '{}'::jsonb) || jsonb_build_object(
+        'shadow_started_at', v_started,
+        'resets', CASE WHEN v_from = 'shadow' THEN coalesce((
+            SELECT jsonb_agg(jsonb_build_object('at', h.at, 'actor', h.actor, 'reason', h.reason) ORDER BY h.id)
+              FROM shadowgate.rls_phase_history h
+             WHERE h.project_id = p AND h.kind = 'clock_reset' AND h.at >= v_entered), '[]') ELSE '[]' END,
+        'fingerprints', coalesce((
+            SELECT jsonb_agg(to_jsonb(f) ORDER BY f.last_seen DESC, f.id)
+              FROM (SELECT id, table_name, operation, row_project_id, denied_reason, occurrences,
+                           window_occurrences, first_seen, last_seen, open_since, resolution, ref,
+                           rationale, reviewed_by, reviewed_at
+                      FROM shadowgate.violation_fingerprints WHERE project_id = p
+                     ORDER BY last_seen DESC, id LIMIT 200) f), '[]'),
+        'fingerprints_total', (SELECT count(*) FROM shadowgate.violation_fingerprints WHERE project_id = p));
     UPDATE shadowgate.rls_migration_status
        SET migration_phase = p_to,
            rls_enabled = p_to <> 'pending',
@@ -1507,10 +1614,10 @@ BEGIN
         UPDATE shadowgate.timers SET closed_at = p_at
          WHERE kind = 'lingering' AND project_id = p AND closed_at IS NULL;
     END IF;
-    INSERT INTO shadowgate.rls_phase_history (project_id, kind, from_phase, to_phase, forced, actor, reason, at)
-    VALUES (p, 'phase', v_from, p_to, p_forced, p_actor, p_reason, p_at);
+    INSERT INTO shadowgate.rls_phase_history (project_id, kind, from_phase, to_phase, forced, actor, reason, at, evidence)
+    VALUES (p, 'phase', v_from, p_to, p_forced, p_actor, p_reason, p_at, v_evidence);
     INSERT INTO shadowgate.events (kind, project_id, payload)
-    VALUES ('phase_change', p, jsonb_build_object('from', v_from, 'to', p_to, 'at', p_at));
+    VALUES ('phase_change', p, jsonb_build_object('from', v_from, 'to', p_to, 'at', p_at, 'forced', p_forced));
 END $$;
 
 --
@@ -1528,9 +1635,10 @@ CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
 CREATE FUNCTION shadowgate.shadow_transactions(p text) RETURNS bigint
     LANGUAGE sql STABLE
     AS $$
-    SELECT shadowgate.txn_count(g.seq_no) - s.shadow_txn_baseline
-           + coalesce((SELECT sum(c.calls) FROM shadowgate.tool_call_counts c
-                        WHERE c.project_id = g.project_id AND c.bucket >= s.shadow_started_at), 0)
+    SELECT CASE g.transactions_from
+             WHEN 'tool-calls' THEN coalesce((SELECT sum(c.calls) FROM shadowgate.tool_call_counts c
+                                               WHERE c.project_id = g.project_id AND c.bucket >= s.shadow_started_at), 0)
+             ELSE shadowgate.txn_count(g.seq_no) - s.shadow_txn_baseline END
       FROM shadowgate.project_registry g
       JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
      WHERE g.project_id = p AND s.shadow_started_at IS NOT NULL
@@ -1697,7 +1805,9 @@ CREATE TABLE shadowgate.eligibility_state (
     project_id character varying(50) NOT NULL,
     eligible boolean NOT NULL,
     reasons jsonb NOT NULL,
-    computed_at timestamp with time zone NOT NULL
+    computed_at timestamp with time zone NOT NULL,
+    window_started_at timestamp with time zone,
+    ineligible_seen_at timestamp with time zone
 );
 
 --
@@ -1815,8 +1925,10 @@ CREATE TABLE shadowgate.project_registry (
     lead_slack text,
     min_shadow_days integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    transactions_from text DEFAULT 'database'::text NOT NULL,
     CONSTRAINT project_registry_min_shadow_days_check CHECK (((min_shadow_days IS NULL) OR (min_shadow_days >= 0))),
-    CONSTRAINT project_registry_project_id_check CHECK (((project_id)::text ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text))
+    CONSTRAINT project_registry_project_id_check CHECK (((project_id)::text ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text)),
+    CONSTRAINT project_registry_transactions_from_check CHECK ((transactions_from = ANY (ARRAY['database'::text, 'tool-calls'::text])))
 );
 
 --
@@ -1991,6 +2103,7 @@ CREATE TABLE shadowgate.rls_phase_history (
     actor text NOT NULL,
     reason text,
     at timestamp with time zone NOT NULL,
+    evidence jsonb,
     CONSTRAINT rls_phase_history_kind_check CHECK ((kind = ANY (ARRAY['phase'::text, 'clock_reset'::text])))
 );
 
@@ -2076,6 +2189,19 @@ CREATE TABLE shadowgate.tool_call_counts (
     project_id character varying(50) NOT NULL,
     bucket timestamp with time zone NOT NULL,
     calls bigint NOT NULL
+);
+
+--
+-- Name: tool_call_lines; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE TABLE shadowgate.tool_call_lines (
+    project_id character varying(50) NOT NULL,
+    line_key text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    calls integer NOT NULL,
+    ingested_at timestamp with time zone NOT NULL,
+    CONSTRAINT tool_call_lines_calls_check CHECK (((calls >= 0) AND (calls <= 10000)))
 );
 
 --
@@ -2352,6 +2478,13 @@ ALTER TABLE ONLY shadowgate.tool_call_counts
     ADD CONSTRAINT tool_call_counts_pkey PRIMARY KEY (project_id, bucket);
 
 --
+-- Name: tool_call_lines tool_call_lines_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.tool_call_lines
+    ADD CONSTRAINT tool_call_lines_pkey PRIMARY KEY (project_id, line_key);
+
+--
 -- Name: txn_counts txn_counts_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
 --
 
@@ -2506,10 +2639,10 @@ CREATE TRIGGER check_project_id BEFORE INSERT OR UPDATE OF project_id ON shadowg
 CREATE TRIGGER events_notify AFTER INSERT ON shadowgate.events FOR EACH STATEMENT EXECUTE FUNCTION shadowgate.notify_events();
 
 --
--- Name: project_read_permissions permission_change; Type: TRIGGER; Schema: shadowgate; Owner: -
+-- Name: rls_phase_history history_immutable; Type: TRIGGER; Schema: shadowgate; Owner: -
 --
 
-CREATE TRIGGER permission_change AFTER INSERT OR DELETE ON shadowgate.project_read_permissions FOR EACH ROW EXECUTE FUNCTION shadowgate.on_permission_change();
+CREATE TRIGGER history_immutable BEFORE DELETE OR UPDATE ON shadowgate.rls_phase_history FOR EACH ROW EXECUTE FUNCTION shadowgate.history_is_immutable();
 
 --
 -- Name: project_registry project_registered; Type: TRIGGER; Schema: shadowgate; Owner: -
@@ -2522,12 +2655,6 @@ CREATE TRIGGER project_registered AFTER INSERT ON shadowgate.project_registry FO
 --
 
 CREATE TRIGGER project_removed AFTER DELETE ON shadowgate.project_registry FOR EACH ROW EXECUTE FUNCTION shadowgate.on_project_removed();
-
---
--- Name: changes recorded_change; Type: TRIGGER; Schema: shadowgate; Owner: -
---
-
-CREATE TRIGGER recorded_change AFTER INSERT ON shadowgate.changes FOR EACH ROW EXECUTE FUNCTION shadowgate.on_recorded_change();
 
 --
 -- Name: project_read_permissions rule_change_permission; Type: TRIGGER; Schema: shadowgate; Owner: -
@@ -2604,6 +2731,13 @@ ALTER TABLE ONLY shadowgate.tool_call_counts
     ADD CONSTRAINT tool_call_counts_project_id_fkey FOREIGN KEY (project_id) REFERENCES shadowgate.project_registry(project_id) ON DELETE CASCADE;
 
 --
+-- Name: tool_call_lines tool_call_lines_project_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.tool_call_lines
+    ADD CONSTRAINT tool_call_lines_project_id_fkey FOREIGN KEY (project_id) REFERENCES shadowgate.project_registry(project_id) ON DELETE CASCADE;
+
+--
 -- Name: FUNCTION absorb_audit(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -2632,6 +2766,12 @@ REVOKE ALL ON FUNCTION shadowgate.as_uuid(v text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.carry_txn_counts(p_every interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION change_read_permission(p_reader text, p_target text, p_grant boolean, p_actor text, p_at timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.change_read_permission(p_reader text, p_target text, p_grant boolean, p_actor text, p_at timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION check_project_id(); Type: ACL; Schema: shadowgate; Owner: -
@@ -2724,10 +2864,22 @@ REVOKE ALL ON FUNCTION shadowgate.grant_access(role_name name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.grant_app(role_name name) FROM PUBLIC;
 
 --
+-- Name: FUNCTION history_is_immutable(); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.history_is_immutable() FROM PUBLIC;
+
+--
 -- Name: FUNCTION id_mismatch(id text, typ oid, typmod integer); Type: ACL; Schema: shadowgate; Owner: -
 --
 
 REVOKE ALL ON FUNCTION shadowgate.id_mismatch(id text, typ oid, typmod integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION key_is_readable(k text); Type: ACL; Schema: shadowgate; Owner: -
@@ -2746,6 +2898,12 @@ REVOKE ALL ON FUNCTION shadowgate.key_owner(code text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.lock_audit() FROM PUBLIC;
+
+--
+-- Name: FUNCTION lock_phase_change(p_ids text[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.lock_phase_change(p_ids text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memo_key(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
@@ -2784,12 +2942,6 @@ REVOKE ALL ON FUNCTION shadowgate.notify_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.on_ddl_end() FROM PUBLIC;
 
 --
--- Name: FUNCTION on_permission_change(); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.on_permission_change() FROM PUBLIC;
-
---
 -- Name: FUNCTION on_project_registered(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -2800,12 +2952,6 @@ REVOKE ALL ON FUNCTION shadowgate.on_project_registered() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.on_project_removed() FROM PUBLIC;
-
---
--- Name: FUNCTION on_recorded_change(); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.on_recorded_change() FROM PUBLIC;
 
 --
 -- Name: FUNCTION on_rule_change(); Type: ACL; Schema: shadowgate; Owner: -
@@ -2874,6 +3020,12 @@ REVOKE ALL ON FUNCTION shadowgate.protect_refusal(tbl regclass, col name) FROM P
 REVOKE ALL ON FUNCTION shadowgate.protect_table(tbl regclass, col name) FROM PUBLIC;
 
 --
+-- Name: FUNCTION record_change(p text, p_kind text, p_ref text, p_actor text, p_at timestamp with time zone, OUT change_id bigint, OUT clock_reset boolean); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.record_change(p text, p_kind text, p_ref text, p_actor text, p_at timestamp with time zone, OUT change_id bigint, OUT clock_reset boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION regenerate_all_policies(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -2892,10 +3044,10 @@ REVOKE ALL ON FUNCTION shadowgate.regenerate_policies(tbl regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.reset_shadow_clock(p text, p_at timestamp with time zone, p_actor text, p_reason text) FROM PUBLIC;
 
 --
--- Name: FUNCTION review_fingerprint(p_id bigint, p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION review_fingerprints(p_ids bigint[], p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.review_fingerprint(p_id bigint, p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.review_fingerprints(p_ids bigint[], p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION schedule_flush(); Type: ACL; Schema: shadowgate; Owner: -
@@ -2904,10 +3056,10 @@ REVOKE ALL ON FUNCTION shadowgate.review_fingerprint(p_id bigint, p_resolution t
 REVOKE ALL ON FUNCTION shadowgate.schedule_flush() FROM PUBLIC;
 
 --
--- Name: FUNCTION set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean, p_evidence jsonb); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean, p_evidence jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION set_project_context(p_project text); Type: ACL; Schema: shadowgate; Owner: -

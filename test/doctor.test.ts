@@ -3,7 +3,7 @@ import pg from 'pg';
 import { doctor, type Finding } from '../shared/db/doctor.js';
 import { loadConfig } from '../shared/config.js';
 import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
-import { ADMIN_URL, createTestDb, type TestDb } from './support/db.js';
+import { dropRoles, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects } from './support/seed.js';
 
@@ -34,10 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db?.drop();
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  for (const r of extraRoles) await c.query(`DROP ROLE IF EXISTS "${r}"`);
-  await c.end();
+  await dropRoles(extraRoles);
 });
 
 describe('shadowgate doctor', () => {

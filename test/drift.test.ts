@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { DAY, systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { closeRuntime, openRuntime } from '../shared/jobs/runtime.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { DriftWatch } from '../producers/drift-watch.js';
 import { startWorkers } from '../workers/start.js';
-import { ADMIN_URL, createTestDb, type TestDb } from './support/db.js';
+import { dropRoles, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { transactions } from '../fixtures/traffic.js';
@@ -40,10 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db?.drop();
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  for (const r of extraRoles) await c.query(`DROP ROLE IF EXISTS "${r}"`);
-  await c.end();
+  await dropRoles(extraRoles);
 });
 
 describe('changes PostgreSQL fires an event for reset the shadow clock by themselves', () => {

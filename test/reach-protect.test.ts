@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { ADMIN_URL, asApp, createTestDb, type TestDb } from './support/db.js';
+import { dropRoles, asApp, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 
@@ -43,10 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db?.drop();
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  for (const r of roles) await c.query(`DROP ROLE IF EXISTS "${r}"`);
-  await c.end();
+  await dropRoles(roles);
 });
 
 describe('protect refuses bad input: one line, exit 2, nothing changed', () => {

@@ -14,6 +14,11 @@ export async function adminQuery(statement: string): Promise<void> {
   await asAdmin(ADMIN_URL, (c) => c.query(statement));
 }
 
+/** Drops roles a test created beside its database (roles are cluster-wide: createTestDb's drop() leaves them). */
+export async function dropRoles(names: readonly string[]): Promise<void> {
+  for (const r of names) await adminQuery(`DROP ROLE IF EXISTS "${r}"`);
+}
+
 export interface TestDb {
   name: string;
   url: string;

@@ -1,32 +1,43 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { DAY } from '../shared/clock.js';
-import { createTestDb, type TestDb } from './support/db.js';
+import { decisionHistory } from '../shared/db/history.js';
+import { loadStats } from '../shared/db/stats.js';
+import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { eligible, enforcing, falsePositive, unreviewedViolations, violating } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 
-let db: TestDb & { grantApp(): Promise<void> };
+// Every test starts from its own copy of the seeded database and builds the rest of its state
+// with the named fixtures of test/support/rollout.ts: it can run alone (-t) or in any order.
+let template: TemplateDb;
+let db: TestDb;
 let env: Record<string, string>;
 const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
 const run = (...args: string[]) => cli(args, env);
 
-async function phaseOf(p: string): Promise<string> {
-  return (await db.pool.query('SELECT migration_phase FROM shadowgate.rls_migration_status WHERE project_id = $1', [p])).rows[0].migration_phase;
-}
+const statsOf = async (p: string) => (await loadStats(db.pool, [p]))[0]!;
+const phaseOf = async (p: string) => (await statsOf(p)).phase;
+/** Every row of the phase history, clock resets included (nothing in the product counts them all). */
 async function history(): Promise<number> {
   return (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.rls_phase_history')).rows[0].n;
 }
 
 beforeAll(async () => {
-  db = await createTestDb(import.meta.url);
-  env = { DATABASE_URL: db.url };
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 5);
-  await db.grantApp();
+  template = await createTemplateDb(import.meta.url, async (t) => {
+    await seedProjects(t.pool);
+    await createDocs(t.pool, 5);
+    await t.grantApp();
+  });
 });
-afterAll(async () => db?.drop());
+afterAll(async () => template?.drop());
+beforeEach(async () => {
+  db = await template.copy();
+  env = { DATABASE_URL: db.url };
+});
+afterEach(async () => db?.drop());
 
 describe('the seed scenarios', () => {
   it('8 days in shadow, 1200 transactions, 0 violations: ELIGIBLE', async () => {
@@ -69,6 +80,9 @@ describe('the seed scenarios', () => {
   });
 
   it('several projects in one report', async () => {
+    await eligible(db, 'sm', ago(8));
+    await violating(db, 'aa', ago(10), 10);
+    await setPhase(db.pool, 'motoko', 'shadow', ago(3));
     const rep = JSON.parse((await run('report', '--json')).stdout);
     expect(Object.keys(rep.projects).sort()).toEqual(['aa', 'motoko', 'sm']);
     expect(rep.total_projects).toBe(3);
@@ -76,6 +90,9 @@ describe('the seed scenarios', () => {
   });
 
   it('check-duration: 10 days no alert (exit 0); 15 days alert (exit 1) with a deadline 3 business days on', async () => {
+    await eligible(db, 'sm', ago(8));
+    await violating(db, 'aa', ago(10), 10);
+    await setPhase(db.pool, 'motoko', 'shadow', ago(3));
     const ok = await run('check-duration', '--now', new Date(ago(8).getTime() + 10 * DAY).toISOString());
     // aa is at 12 days then, sm at 10, motoko at 5
     expect(ok.code).toBe(0);
@@ -93,20 +110,9 @@ describe('the seed scenarios', () => {
   });
 });
 
-/**
- * Named fixture: `project` in shadow with an unreviewed would-be denial (a read of `owner`'s rows)
- * now; returns the ids of its unreviewed fingerprints. Each review test builds its own.
- */
-async function unreviewedViolations(project: string, owner: string): Promise<number[]> {
-  if ((await phaseOf(project)) !== 'shadow') await setPhase(db.pool, project, 'shadow', ago(10));
-  await transactions(db.app, project, 1, `SELECT count(*) FROM docs WHERE project_id = '${owner}'`);
-  const fps: Array<{ id: number; open_since: string | null }> = JSON.parse((await run('violations', '--project', project, '--json')).stdout).fingerprints;
-  return fps.filter((f) => f.open_since).map((f) => f.id);
-}
-
 describe('review', () => {
   it('a code fix resets the shadow clock; a recurrence is new and unreviewed', async () => {
-    const ids = await unreviewedViolations('aa', 'motoko');
+    const ids = await unreviewedViolations(db, 'aa', 'motoko', ago(10));
     expect(ids.length).toBeGreaterThan(0);
     for (const id of ids) {
       const r = await run('review', '--fingerprint', String(id), '--resolution', 'code-fix', '--ref', 'https://git.example/pr/1');
@@ -122,7 +128,7 @@ describe('review', () => {
   });
 
   it('a false positive needs a rationale, then stays exempt when it recurs', async () => {
-    const [id] = await unreviewedViolations('aa', 'echo');
+    const [id] = await unreviewedViolations(db, 'aa', 'echo', ago(10));
     expect(id).toBeDefined();
     const missing = await run('review', '--fingerprint', String(id), '--resolution', 'false-positive', '--ref', 'https://issues/9');
     expect(missing.code).toBe(2);
@@ -137,6 +143,8 @@ describe('review', () => {
 
 describe('migrate', () => {
   it('promotes an eligible project and refuses one that is not, naming the criteria', async () => {
+    await eligible(db, 'sm', ago(8));
+    await setPhase(db.pool, 'motoko', 'shadow', ago(3));
     const refused = await run('migrate', '--project', 'motoko', '--phase', 'enforcing');
     expect(refused.code).toBe(1); // refused by the eligibility gate: a finding, not bad input
     expect(refused.stderr).toContain('Shadow duration: 3 days (minimum: 7)');
@@ -146,13 +154,17 @@ describe('migrate', () => {
   });
 
   it('--force needs a reason and is recorded', async () => {
+    await setPhase(db.pool, 'motoko', 'shadow', ago(3));
     expect((await run('migrate', '--project', 'motoko', '--phase', 'enforcing', '--force')).code).toBe(2);
+    expect(await phaseOf('motoko')).toBe('shadow');
     expect((await run('migrate', '--project', 'motoko', '--phase', 'enforcing', '--force', '--reason', 'CTO approval')).code).toBe(0);
-    const h = await db.pool.query(`SELECT forced, reason, actor FROM shadowgate.rls_phase_history WHERE project_id = 'motoko' ORDER BY id DESC LIMIT 1`);
-    expect(h.rows[0]).toEqual({ forced: true, reason: 'CTO approval', actor: 'tester' });
+    const last = (await decisionHistory(db.pool)).filter((h) => h.project_id === 'motoko').at(-1);
+    expect(last).toMatchObject({ from_phase: 'shadow', to_phase: 'enforcing', forced: true, reason: 'CTO approval', actor: 'tester' });
   });
 
   it('a batch is all or nothing', async () => {
+    await enforcing(db, 'sm', ago(20)); // the batches before ab,aa,bap are done
+    await enforcing(db, 'motoko', ago(20));
     const before = await history();
     const r = await run('migrate', '--batch', 'ab,bap,sm', '--phase', 'shadow'); // sm is enforcing: enforcing -> shadow is a rollback, allowed; ab and bap pending -> shadow
     expect(r.code, r.stderr).toBe(0);
@@ -164,14 +176,16 @@ describe('migrate', () => {
   });
 
   it('enforces the rollout order unless forced', async () => {
+    for (const p of ['sm', 'motoko', 'ab', 'bap']) await enforcing(db, p, ago(20));
+    await setPhase(db.pool, 'aa', 'shadow', ago(10)); // the batch before echo,ea is not done: aa is in shadow
     const r = await run('migrate', '--project', 'echo', '--phase', 'shadow');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/echo may not enter shadow before .*aa.* \(rollout order\)/);
+    expect(r.stderr).toMatch(/echo may not enter shadow before aa is enforcing or complete \(rollout order\)/);
     expect(await phaseOf('echo')).toBe('pending');
   });
 
   it('two operators at the same moment cannot interleave', async () => {
-    expect(await phaseOf('bap')).toBe('shadow');
+    await setPhase(db.pool, 'bap', 'shadow', ago(2));
     const before = await history();
     const [a, b] = await Promise.all([
       run('migrate', '--project', 'bap', '--phase', 'pending', '--reason', 'rollback'),
@@ -184,11 +198,13 @@ describe('migrate', () => {
   });
 
   it('--phase shadow on a project in shadow resets its clock, at the real time', async () => {
+    await setPhase(db.pool, 'ab', 'shadow', ago(5));
     const before = Date.now();
     expect((await run('migrate', '--project', 'ab', '--phase', 'shadow', '--reason', 'policy change')).code).toBe(0);
-    const s = await db.pool.query(`SELECT shadow_started_at FROM shadowgate.rls_migration_status WHERE project_id = 'ab'`);
-    expect(s.rows[0].shadow_started_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
-    expect(s.rows[0].shadow_started_at.getTime()).toBeLessThanOrEqual(Date.now());
+    const s = await statsOf('ab');
+    expect(s.phase).toBe('shadow');
+    expect(s.shadowStartedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(s.shadowStartedAt!.getTime()).toBeLessThanOrEqual(Date.now());
   });
 });
 
@@ -247,6 +263,7 @@ describe('bad input: one line, exit 2, nothing changed', () => {
 
 describe('status and decisions', () => {
   it('colors: enforcing in 256-color orange, success lines with ✓, none under NO_COLOR', async () => {
+    await enforcing(db, 'sm', ago(20));
     const { NO_COLOR: _, ...noNoColor } = process.env;
     const colored = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['dist/cli/main.js', 'status'], { env: { ...noNoColor, DATABASE_URL: db.url, FORCE_COLOR: '1' } },
@@ -259,6 +276,7 @@ describe('status and decisions', () => {
   });
 
   it('violations --since counts only what was logged since; report --markdown', async () => {
+    await violating(db, 'aa', ago(10), 1);
     const all = JSON.parse((await run('violations', '--project', 'aa', '--json')).stdout).total;
     const future = JSON.parse((await run('violations', '--project', 'aa', '--json', '--since', new Date(Date.now() + DAY).toISOString())).stdout);
     expect(all).toBeGreaterThan(0);
@@ -271,11 +289,15 @@ describe('status and decisions', () => {
   });
 
   it('status shows every project and its phase; decisions come from the database', async () => {
+    await setPhase(db.pool, 'sm', 'shadow', ago(8));
+    await enforcing(db, 'motoko', ago(20));
+    await falsePositive(db, 'aa', 'echo', ago(10), 'https://issues/9', 'echo is public reference data');
     const s = await run('status');
     expect(s.code).toBe(0);
     expect(s.stdout.trim().split('\n')).toHaveLength(8);
     expect(s.stdout).toMatch(/sm\s+isolated\s+shadow/);
     const d = await run('decisions');
+    expect(d.code, d.stderr).toBe(0);
     expect(d.stdout).toContain('## aa (SHARED)');
     expect(d.stdout).toContain('false-positive (https://issues/9): echo is public reference data');
     expect(d.stdout).toContain('**Decision:** ENFORCING');

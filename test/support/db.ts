@@ -30,35 +30,72 @@ export interface TestDb {
   drop(): Promise<void>;
 }
 
+/** The pools of a test database and how to remove it. */
+function testDb(name: string, appRole: string, remove: () => Promise<void>): TestDb {
+  const url = scratchUrl(ADMIN_URL, name);
+  const appUrl = scratchUrl(ADMIN_URL, name, appRole);
+  const pool = createPool(url, 8);
+  const app = createPool(appUrl, 8);
+  return {
+    name, url, pool, appRole, appUrl, app,
+    async drop() {
+      await app.end();
+      await pool.end();
+      await remove();
+    },
+  };
+}
+
+/** A random run id: two runs at once on one server do not touch each other's objects. */
+const runId = () => randomBytes(4).toString('hex');
+const fileTag = (file: string) => basename(file).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]/gi, '_').toLowerCase();
+
 /**
  * A fresh database for one test file (named after it plus a random run id, so files and whole runs
  * can run in parallel), migrated, with
  * an application role of its own. Call `grantApp()` after protecting tables.
  */
 export async function createTestDb(file: string): Promise<TestDb & { grantApp(): Promise<void> }> {
-  const tag = basename(file).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]/gi, '_').toLowerCase();
-  // names of this run's own: two runs at once on one server do not touch each other's objects
-  const run = randomBytes(4).toString('hex');
+  const tag = fileTag(file);
+  const run = runId();
   const name = `sg_t_${tag}_${run}`;
   const appRole = `sg_app_${tag}_${run}`;
-  const { url, appUrl } = await createScratchDb(ADMIN_URL, name, appRole);
-  const pool = createPool(url, 8);
-  const app = createPool(appUrl, 8);
+  await createScratchDb(ADMIN_URL, name, appRole);
+  const db = testDb(name, appRole, () => dropScratchDb(ADMIN_URL, name, appRole));
+  return { ...db, grantApp: () => grantApp(db.pool, appRole) };
+}
+
+export interface TemplateDb {
+  /** a database of the test's own, a copy of the template as `prepare` left it */
+  copy(): Promise<TestDb>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A test database prepared once by `prepare` (migrated, then e.g. seeded, protected, granted),
+ * from which each test takes a copy of its own (CREATE DATABASE … TEMPLATE: a fraction of a
+ * second): every test starts from that state and sees only what it builds itself.
+ */
+export async function createTemplateDb(file: string, prepare: (db: TestDb & { grantApp(): Promise<void> }) => Promise<void>): Promise<TemplateDb> {
+  const tag = fileTag(file);
+  const run = runId();
+  const template = `sg_t_${tag}_${run}`;
+  const appRole = `sg_app_${tag}_${run}`;
+  await createScratchDb(ADMIN_URL, template, appRole);
+  const db = testDb(template, appRole, async () => undefined);
+  try {
+    await prepare({ ...db, grantApp: () => grantApp(db.pool, appRole) });
+  } finally {
+    await db.drop(); // a template may have no sessions while it is copied
+  }
+  let copies = 0;
   return {
-    name,
-    url,
-    pool,
-    appRole,
-    appUrl,
-    app,
-    async grantApp() {
-      await grantApp(pool, appRole);
+    async copy() {
+      const name = `${template}_${++copies}`;
+      await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+      return testDb(name, appRole, () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
-    async drop() {
-      await app.end();
-      await pool.end();
-      await dropScratchDb(ADMIN_URL, name, appRole);
-    },
+    drop: () => dropScratchDb(ADMIN_URL, template, appRole),
   };
 }
 

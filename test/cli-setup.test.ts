@@ -6,6 +6,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { projectRoot } from '../shared/paths.js';
 import { adminQuery, createTestDb, urlFor, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
@@ -13,12 +14,14 @@ import { cli } from './support/cli.js';
 let db: TestDb & { grantApp(): Promise<void> };
 const run = randomBytes(4).toString('hex');
 const missing = `sg_t_cli_setup_new_${run}`;
+const bare = `sg_t_cli_setup_bare_${run}`; // created, never migrated
 const newRole = `sg_app_cli_setup_new_${run}`;
 const tmp = mkdtempSync(join(tmpdir(), 'sg-hook-'));
 const hook = join(tmp, 'hook.mjs');
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
+  await adminQuery(`CREATE DATABASE "${bare}"`);
   await db.pool.query(`CREATE TABLE public.docs (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL)`);
   await db.pool.query(`SELECT shadowgate.protect('public.docs')`);
   // prints every package the CLI resolves (ESM), to see what a command loads
@@ -27,6 +30,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await adminQuery(`DROP DATABASE IF EXISTS "${missing}" WITH (FORCE)`);
+  await adminQuery(`DROP DATABASE IF EXISTS "${bare}" WITH (FORCE)`);
   await db?.drop(); // before the role: its grants live in this database
   await adminQuery(`DROP ROLE IF EXISTS "${newRole}"`);
   rmSync(tmp, { recursive: true, force: true });
@@ -75,6 +79,25 @@ describe('db migrate', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`database "${missing}_x" does not exist on 127.0.0.1:5432`);
     expect(r.stderr).toContain(`createdb -h 127.0.0.1 -p 5432 ${missing}_x`);
+  });
+});
+
+describe('a database that was never migrated', () => {
+  it('every command says in one line that the schema is missing and what to run, exit 2, and changes nothing', async () => {
+    const url = urlFor(bare);
+    for (const args of [['health'], ['status'], ['report'], ['project', 'add', 'sm', '--access', 'isolated'], ['run', 'workers']]) {
+      const r = await cli(args, { DATABASE_URL: url });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`shadowgate: the shadowgate schema is missing in 127.0.0.1:5432/${bare}: run \`shadowgate db migrate\` (with this DATABASE_URL, as a superuser)\n`);
+    }
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      expect((await c.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'shadowgate'`)).rows[0].n).toBe(0);
+    } finally {
+      await c.end();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ const age = (s: number | null) => (s === null ? 'never' : `${Math.round(s)} s ag
 export function registerHealth(program: Command): void {
   program
     .command('health')
-    .description('whether the pipeline makes progress (for a supervisor or a container health check): exit 0 yes, 1 no, 2 database unreachable')
+    .description('whether the pipeline makes progress (for a supervisor or a container health check): exit 0 yes, 1 no, 2 database unreachable or never migrated')
     .option('--max-age <seconds>', 'progress older than this, or work waiting longer, is none', '30')
     .option('--json', 'machine-readable output')
     .action(async (o) => {

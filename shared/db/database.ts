@@ -39,11 +39,6 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   }
 }
 
-/** Whether the shadowgate schema has been migrated into this database. */
-export async function schemaInstalled(db: Queryable): Promise<boolean> {
-  return (await queryOne<{ installed: boolean }>(db, 'schema-installed')).installed;
-}
-
 /** Creates a LOGIN role (no password, not superuser, no BYPASSRLS) unless it exists; returns whether it did. */
 export async function ensureRole(db: Queryable, role: string): Promise<boolean> {
   if ((await queryOne<{ exists: boolean }>(db, 'role-exists', [role])).exists) return false;

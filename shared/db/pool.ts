@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { UnavailableError } from '../errors.js';
-import { execute } from './sql.js';
+import { InputError, UnavailableError } from '../errors.js';
+import { queryOne } from './sql.js';
 
 // counts and ids are bigint in PostgreSQL; every one we read fits a double
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -28,13 +28,18 @@ export function createPool(url: string, max = 5): Pool {
   return pool;
 }
 
-/** Fails with one line when the database cannot be reached. */
+/**
+ * Fails with one line when the database cannot be reached (exit 2) or was never migrated (exit 2,
+ * naming the command that installs the schema) — instead of the first statement's raw error.
+ */
 export async function checkDatabase(pool: Pool, url: string): Promise<void> {
+  let installed: boolean;
   try {
-    await execute(pool, 'database-ping');
+    installed = (await queryOne<{ installed: boolean }>(pool, 'schema-installed')).installed;
   } catch (err) {
     throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(url)}: ${(err as Error).message || (err as { code?: string }).code}`);
   }
+  if (!installed) throw new InputError(`the shadowgate schema is missing in ${describeUrl(url)}: run \`shadowgate db migrate\` (with this DATABASE_URL, as a superuser)`);
 }
 
 export async function withTransaction<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<T> {

@@ -25,7 +25,13 @@ beforeAll(async () => {
   await db.pool.query(`CREATE TABLE public.docs (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL)`);
   await db.pool.query(`SELECT shadowgate.protect('public.docs')`);
   // prints every package the CLI resolves (ESM), to see what a command loads
-  const resolver = `export async function resolve(s, c, next) { if (!/^(\\.|node:|file:)/.test(s)) process.stderr.write('LOADS ' + s + '\\n'); return next(s, c); }`;
+  // and every module of dist/shared/ it imports, as shared/<path>
+  const resolver = `export async function resolve(s, c, next) {
+    const r = await next(s, c);
+    if (!/^(\\.|node:|file:)/.test(s)) process.stderr.write('LOADS ' + s + '\\n');
+    else if (r.url.includes('/dist/shared/')) process.stderr.write('LOADS shared/' + r.url.split('/dist/shared/')[1] + '\\n');
+    return r;
+  }`;
   writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
 });
 afterAll(async () => {
@@ -47,18 +53,23 @@ function loads(args: string[], env: Record<string, string> = {}): string[] {
 const HEAVY = ['bullmq', 'ioredis', 'nodemailer', 'prom-client', 'pg-listen', '@slack/webhook', 'node-pg-migrate'];
 
 describe('start-up', () => {
-  it('--help and every command\'s --help load neither the driver nor anything of the pipeline', () => {
-    for (const args of [['--help'], ['run', '--help'], ['dashboard', '--help']]) {
+  it('--help and every command\'s --help load commander and the command definitions alone', () => {
+    for (const args of [['--help'], ['status', '--help'], ['run', '--help'], ['dashboard', '--help']]) {
       const got = loads(args);
       expect(got).toContain('commander');
-      expect(got.filter((m) => m === 'pg' || HEAVY.includes(m))).toEqual([]);
+      // nothing of the database layer, the rules, the configuration or the pipeline; no driver, no luxon
+      expect(got.filter((m) => m !== 'commander' && m !== 'shared/errors.js'), args.join(' ')).toEqual([]);
     }
   });
 
-  it('status loads the database driver and nothing of the pipeline', () => {
+  it('status loads the driver and its own reads, nothing of the other commands or the pipeline', () => {
     const got = loads(['status'], { DATABASE_URL: db.url });
     expect(got).toContain('pg');
     expect(got.filter((m) => HEAVY.includes(m))).toEqual([]);
+    expect(got.filter((m) => m.startsWith('shared/db/'))).toEqual(
+      ['shared/db/intake.js', 'shared/db/notifications.js', 'shared/db/pool.js', 'shared/db/sql.js', 'shared/db/stats.js'],
+    );
+    expect(got.filter((m) => m.startsWith('shared/jobs/'))).toEqual([]);
   });
 });
 

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { absorbAndLoadStats } from '../../shared/db/stats.js';
-import { evaluateEligibility } from '../../shared/domain/eligibility.js';
-import { formatLocal } from '../../shared/domain/business-days.js';
 import { parseNow, withDb } from '../context.js';
 import { ok, printJson, red, stamp } from '../output.js';
 
@@ -12,7 +9,10 @@ export function registerCheckDuration(program: Command): void {
     .option('--now <iso>', 'evaluate at this time')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      const now = parseNow(o.now);
+      const now = await parseNow(o.now);
+      const { absorbAndLoadStats } = await import('../../shared/db/stats.js');
+      const { evaluateEligibility } = await import('../../shared/domain/eligibility.js');
+      const { formatLocal } = await import('../../shared/domain/business-days.js');
       const { alerts, max } = await withDb(async (pool, cfg) => {
         const stats = await absorbAndLoadStats(pool);
         const alerts = stats

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { runDaemon } from '../daemon.js';
 
@@ -17,8 +16,8 @@ export function registerDashboard(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a port number, got "${o.port}"`);
       const token: string | undefined = o.token ?? process.env.SHADOWGATE_DASHBOARD_TOKEN ?? undefined;
       if (!LOOPBACK.has(o.host) && !token) throw new InputError(`binding to ${o.host} needs --token (or SHADOWGATE_DASHBOARD_TOKEN)`);
+      const { loadConfig } = await import('../../shared/config.js');
       const cfg = loadConfig();
-      // loaded here, not at start-up: --help and the other commands need none of it
       const { closeRuntime, openRuntime } = await import('../../shared/jobs/runtime.js');
       const { startDashboard } = await import('../dashboard/server.js');
       await runDaemon('dashboard', async () => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../shared/config.js';
 import { ok } from '../output.js';
 
 export function registerDb(program: Command): void {
@@ -7,6 +6,7 @@ export function registerDb(program: Command): void {
   db.command('migrate')
     .description('create the database of DATABASE_URL when missing, then apply pending schema migrations (each once, under an advisory lock; running it again is a no-op)')
     .action(async () => {
+      const { loadConfig } = await import('../../shared/config.js');
       const { databaseUrl } = loadConfig();
       const { ensureDatabase } = await import('../../shared/db/database.js');
       const { migrateSchema } = await import('../../shared/db/schema-migration.js');

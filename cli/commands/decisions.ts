@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { decisionsMarkdown } from '../../shared/domain/decisions.js';
-import { absorbAndLoadStats } from '../../shared/db/stats.js';
-import { decisionHistory } from '../../shared/db/history.js';
-import { fingerprints } from '../../shared/db/violations.js';
 import { parseNow, withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -14,7 +10,11 @@ export function registerDecisions(program: Command): void {
     .option('--write <file>', 'write to a file (e.g. docs/migration_decisions.md) instead of stdout')
     .option('--now <iso>', 'evaluate the projects in shadow at this time (the recorded decisions never change)')
     .action(async (o) => {
-      const now = parseNow(o.now);
+      const now = await parseNow(o.now);
+      const { decisionsMarkdown } = await import('../../shared/domain/decisions.js');
+      const { absorbAndLoadStats } = await import('../../shared/db/stats.js');
+      const { decisionHistory } = await import('../../shared/db/history.js');
+      const { fingerprints } = await import('../../shared/db/violations.js');
       const md = await withDb(async (pool, cfg) => {
         return decisionsMarkdown(await absorbAndLoadStats(pool), await fingerprints(pool), await decisionHistory(pool), cfg, now);
       });

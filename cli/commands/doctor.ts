@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { doctor, routesLine } from '../../shared/db/doctor.js';
 import { withDb } from '../context.js';
 import { bold, ok, printJson, red } from '../output.js';
 
@@ -9,6 +8,7 @@ export function registerDoctor(program: Command): void {
     .description('every route by which rows of protected tables are reached without the policies or without being recorded, with the fix; exit 1 when any')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
+      const { doctor, routesLine } = await import('../../shared/db/doctor.js');
       const findings = await withDb((pool, cfg) => doctor(pool, cfg.doctorAllowRoles));
       if (o.json) printJson({ clean: findings.length === 0, findings });
       else if (!findings.length) console.log(ok('no route around the policies or around recording found'));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import { pipelineHealth } from '../../shared/jobs/health.js';
 import { withDb } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -15,6 +14,7 @@ export function registerHealth(program: Command): void {
     .action(async (o) => {
       const maxAge = Number(o.maxAge);
       if (!Number.isFinite(maxAge) || maxAge <= 0) throw new InputError(`--max-age must be a positive number of seconds, got "${o.maxAge}"`);
+      const { pipelineHealth } = await import('../../shared/jobs/health.js');
       const h = await withDb((pool) => pipelineHealth(pool, maxAge));
       process.exitCode = h.healthy ? 0 : 1;
       if (o.json) return printJson(h);

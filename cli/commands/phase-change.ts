@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { parseBatch } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
@@ -18,6 +17,7 @@ export function registerPhaseChange(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       if (!!o.project === !!o.batch) throw new InputError('give exactly one of --project or --batch');
+      const { parseBatch } = await import('../../shared/config.js');
       const ids = o.project ? parseBatch(o.project) : parseBatch(o.batch);
       if (o.project && ids.length !== 1) throw new InputError('--project takes one id; use --batch for several');
       const at = new Date();

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { addProject, listProjects, permit, revoke } from '../../shared/db/projects.js';
 import { InputError } from '../../shared/errors.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok, phaseColor, printJson } from '../output.js';
@@ -23,6 +22,7 @@ export function registerProject(program: Command): void {
         minDays = Number(o.minShadowDays);
         if (!Number.isInteger(minDays) || minDays < 0) throw new InputError(`--min-shadow-days must be a whole number, got "${o.minShadowDays}"`);
       }
+      const { addProject } = await import('../../shared/db/projects.js');
       await withDb(async (pool) => {
         await addProject(pool, {
           projectId: id, accessLevel: o.access, name: o.name, leadEmail: o.leadEmail,
@@ -37,6 +37,7 @@ export function registerProject(program: Command): void {
     .description('let a shared project read the rows of another (the reader\'s shadow clock restarts at once)')
     .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
     .action(async (reader: string, target: string, o) => {
+      const { permit } = await import('../../shared/db/projects.js');
       const added = await withDb((pool) => permit(pool, reader, target, { actor: o.actor ?? defaultActor(), at: new Date() }));
       console.log(added ? ok(`${reader} may read ${target}`) : `${reader} could already read ${target}`);
     });
@@ -46,6 +47,7 @@ export function registerProject(program: Command): void {
     .description('withdraw a read permission (the reader\'s shadow clock restarts at once)')
     .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')
     .action(async (reader: string, target: string, o) => {
+      const { revoke } = await import('../../shared/db/projects.js');
       const removed = await withDb((pool) => revoke(pool, reader, target, { actor: o.actor ?? defaultActor(), at: new Date() }));
       console.log(removed ? ok(`${reader} may no longer read ${target}`) : `${reader} could not read ${target}`);
     });
@@ -55,6 +57,7 @@ export function registerProject(program: Command): void {
     .description('every project, its access level, phase and read permissions')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
+      const { listProjects } = await import('../../shared/db/projects.js');
       const rows = await withDb((pool) => listProjects(pool));
       if (o.json) return printJson(rows);
       for (const r of rows) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { protectTable } from '../../shared/db/protection.js';
 import { withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -10,6 +9,7 @@ export function registerProtect(program: Command): void {
     .option('--column <name>', 'the column holding the owning project', 'project_id')
     .action(async (table: string, o) => {
       // a table, schema or column that is not there, or one shadowgate refuses (22023), is bad input (exit 2): see classifyError
+      const { protectTable } = await import('../../shared/db/protection.js');
       const n = await withDb((pool) => protectTable(pool, table, o.column));
       console.log(ok(`${table} protected (column ${o.column}${n > 1 ? `, with ${n - 1} partition${n > 2 ? 's' : ''}` : ''})`));
       // PostgreSQL refuses COPY ... FROM on a table with row level security for every role the policies apply to

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { recordChange } from '../../shared/db/changes.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -12,6 +11,7 @@ export function registerRecordChange(program: Command): void {
     .requiredOption('--ref <url>', 'the PR or migration')
     .option('--actor <name>', 'who')
     .action(async (o) => {
+      const { recordChange } = await import('../../shared/db/changes.js');
       const r = await withDb((pool) => recordChange(pool, { projectId: o.project, kind: o.kind, ref: o.ref, actor: o.actor ?? defaultActor(), at: new Date() }));
       console.log(ok(`change ${r.id} recorded for ${o.project}${r.clockReset ? `; ${o.project}'s shadow clock restarts` : ''}`));
     });

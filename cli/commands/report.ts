@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import { requireProjects } from '../../shared/db/projects.js';
-import { absorbAndLoadStats } from '../../shared/db/stats.js';
-import { buildReport, type Report } from '../../shared/domain/report.js';
+import type { Report } from '../../shared/domain/report.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, green, printJson, red, day, yellow } from '../output.js';
-import { doctorWarning } from '../../shared/db/doctor.js';
 
 export function reportMarkdown(r: Report): string {
   const lines = [`# Shadow phase report`, '', `Generated: ${r.generated_at}`, '',
@@ -30,7 +27,11 @@ export function registerReport(program: Command): void {
     .option('--now <iso>', 'evaluate at this time')
     .action(async (o) => {
       if (o.json && o.markdown) throw new InputError('choose one of --json and --markdown');
-      const now = parseNow(o.now);
+      const now = await parseNow(o.now);
+      const { requireProjects } = await import('../../shared/db/projects.js');
+      const { absorbAndLoadStats } = await import('../../shared/db/stats.js');
+      const { buildReport } = await import('../../shared/domain/report.js');
+      const { doctorWarning } = await import('../../shared/db/doctor.js');
       const [report, warning] = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
         const r = buildReport(await absorbAndLoadStats(pool, o.project ? [o.project] : undefined), cfg, now);

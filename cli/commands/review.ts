@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import { parseFingerprintIds, review } from '../../shared/db/violations.js';
-import { absorbAudit } from '../../shared/db/intake.js';
 import { defaultActor, withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -20,6 +18,8 @@ export function registerReview(program: Command): void {
     .option('--rationale <text>', 'why (required for a false positive)')
     .option('--actor <name>', 'who reviewed')
     .action(async (o) => {
+      const { parseFingerprintIds, review } = await import('../../shared/db/violations.js');
+      const { absorbAudit } = await import('../../shared/db/intake.js');
       const ids = parseFingerprintIds(o.fingerprint ?? []);
       const selecting = o.project !== undefined || o.table !== undefined || o.operation !== undefined;
       if (ids.length && selecting) throw new InputError('give --fingerprint ids or a selection (--project, --table, --operation), not both');

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../shared/config.js';
 import { InputError } from '../../shared/errors.js';
 import type { Runtime } from '../../shared/jobs/runtime.js';
 import { runDaemon } from '../daemon.js';
@@ -31,6 +30,7 @@ export function registerRun(program: Command): void {
     .description('start producers and workers (what: producers | workers; default both); SIGTERM/SIGINT stop cleanly')
     .action(async (what = 'all') => {
       if (!['all', 'producers', 'workers'].includes(what)) throw new InputError(`unknown part "${what}" (producers or workers)`);
+      const { loadConfig } = await import('../../shared/config.js');
       const cfg = loadConfig();
       const { closeRuntime, openRuntime } = await import('../../shared/jobs/runtime.js');
       await runDaemon(what === 'all' ? 'run' : `run ${what}`, async () => {

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { daysBetween, evaluateEligibility } from '../../shared/domain/eligibility.js';
-import { loadStats } from '../../shared/db/stats.js';
 import { parseNow, withDb } from '../context.js';
-import { deliveryWarning } from '../../shared/db/notifications.js';
 import { phaseColor, printJson, red } from '../output.js';
 
 export function registerStatus(program: Command): void {
@@ -12,7 +9,10 @@ export function registerStatus(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--now <iso>', 'count days up to this time')
     .action(async (o) => {
-      const now = parseNow(o.now);
+      const now = await parseNow(o.now);
+      const { daysBetween, evaluateEligibility } = await import('../../shared/domain/eligibility.js');
+      const { loadStats } = await import('../../shared/db/stats.js');
+      const { deliveryWarning } = await import('../../shared/db/notifications.js');
       const { stats, deliveries, cfg } = await withDb(async (pool, cfg) => ({ stats: await loadStats(pool), deliveries: await deliveryWarning(pool), cfg }));
       const rows = stats.map((s) => {
         const e = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);

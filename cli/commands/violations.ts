@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import { absorbAudit } from '../../shared/db/intake.js';
-import { loadStats } from '../../shared/db/stats.js';
-import { fingerprints, samples } from '../../shared/db/violations.js';
-import { requireProjects } from '../../shared/db/projects.js';
-import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, ok, printJson, red, stamp } from '../output.js';
 
@@ -21,8 +16,13 @@ export function registerViolations(program: Command): void {
     .action(async (o) => {
       const n = Number(o.samples);
       if (!Number.isInteger(n) || n < 0) throw new InputError(`--samples must be a whole number, got "${o.samples}"`);
-      const since = o.since === undefined ? undefined : parseNow(o.since, '--since');
-      const now = parseNow(o.now);
+      const since = o.since === undefined ? undefined : await parseNow(o.since, '--since');
+      const now = await parseNow(o.now);
+      const { absorbAudit } = await import('../../shared/db/intake.js');
+      const { loadStats } = await import('../../shared/db/stats.js');
+      const { fingerprints, samples } = await import('../../shared/db/violations.js');
+      const { requireProjects } = await import('../../shared/db/projects.js');
+      const { evaluateEligibility } = await import('../../shared/domain/eligibility.js');
       const out = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
         await absorbAudit(pool);

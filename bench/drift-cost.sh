@@ -6,8 +6,10 @@
 set -euo pipefail
 SECS=${1:-5}; PAIRS=${2:-3}; TABLES=${3:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DB=sg_bench_drift_$$
-ROLE=sg_bench_drift_app_$$
+# names of this run only (a test run or another bench on the server never meets them), removed at exit
+RUN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+DB=sg_bench_drift_$RUN
+ROLE=sg_bench_drift_app_$RUN
 PG="-h 127.0.0.1 -U postgres"
 cleanup() { dropdb $PG --if-exists --force $DB >/dev/null 2>&1 || true; psql $PG -d postgres -qc "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true; rm -f /tmp/$DB.*.sql; }
 trap cleanup EXIT

@@ -8,12 +8,15 @@
 // end" is then the time from Slack's recovery to the last violation reported, and drain/s the
 // backlog over that time (retries capped at SHADOWGATE_RETRY_MAX_MS=1000 in the pipeline).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createScratchDb } from '../fixtures/scratch-db.js';
+import { createScratchDb, dropScratchDb } from '../fixtures/scratch-db.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
 import { grantApp, protectTable } from '../shared/db/protection.js';
+import { loadConfig } from '../shared/config.js';
+import { connectRedis } from '../shared/jobs/runtime.js';
 import { projectRoot } from '../shared/paths.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,8 +28,10 @@ const OUTAGE = process.env.OUTAGE === '1';
 const OWNERS = 100;
 const CONNECTIONS = 8;
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = 'shadowgate_bench_pipeline';
-const ROLE = 'sg_bench_pipeline_app';
+// names of this run only (database, role, Redis prefix), removed at the end
+const RUN = randomBytes(4).toString('hex');
+const DB = `sg_bench_pipeline_${RUN}`;
+const ROLE = `sg_bench_pipeline_app_${RUN}`;
 
 const { url, appUrl } = await createScratchDb(ADMIN, DB, ROLE);
 const pool = createPool(url, 2);
@@ -60,7 +65,7 @@ const slackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sla
 /** when the k-th violation (1-based) of an owner was first reported, or undefined */
 const reportedAt = (owner: string, k: number) => receipts.get(owner)?.find(([count]) => count >= k)?.[1];
 
-const prefix = `shadowgate-bench-${process.pid}`;
+const prefix = `shadowgate-bench-${RUN}`;
 const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'run'], {
   env: { ...process.env, DATABASE_URL: url, SLACK_WEBHOOK_URL: slackUrl, SHADOWGATE_REDIS_PREFIX: prefix, SHADOWGATE_VIOLATION_WINDOW_SECONDS: '0', SHADOWGATE_RETRY_MAX_MS: '1000' },
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -115,5 +120,10 @@ await new Promise((r) => child.on('close', r));
 await app.end();
 await pool.end();
 server.close();
+const redis = await connectRedis(loadConfig().redisUrl);
+const keys = await redis.keys(`${prefix}:*`);
+if (keys.length) await redis.del(...keys);
+redis.disconnect();
+await dropScratchDb(ADMIN, DB, ROLE);
 console.log(`Slack requests: ${requests}`);
 process.exit(0);

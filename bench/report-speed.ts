@@ -1,7 +1,8 @@
 // `node dist/bench/report-speed.js [rows]`: `report --json`'s database work vs the seed's COUNT(*)
 // queries, side by side on the same data (default 10M audit rows over 8 projects).
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createScratchDb } from '../fixtures/scratch-db.js';
+import { createScratchDb, dropScratchDb } from '../fixtures/scratch-db.js';
 import { SEED_PROJECTS } from '../fixtures/seed.js';
 import { createPool } from '../shared/db/pool.js';
 import { addProject } from '../shared/db/projects.js';
@@ -11,7 +12,10 @@ import { absorbAndLoadStats } from '../shared/db/stats.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const ADMIN = process.env.ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = 'shadowgate_bench_report';
+// names of this run only, removed at the end
+const RUN = randomBytes(4).toString('hex');
+const DB = `sg_bench_report_${RUN}`;
+const ROLE = `sg_bench_report_app_${RUN}`;
 const PROJECTS = SEED_PROJECTS.map(([id]) => id);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -25,7 +29,7 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
   return median(ms);
 }
 
-const { url } = await createScratchDb(ADMIN, DB, 'sg_bench_report_app');
+const { url } = await createScratchDb(ADMIN, DB, ROLE);
 const pool = createPool(url, 2);
 for (const p of PROJECTS) await addProject(pool, { projectId: p, accessLevel: 'isolated' });
 for (const p of PROJECTS) {
@@ -67,3 +71,4 @@ console.log(`report (absorb + stats): median ${ours.toFixed(1)} ms over 20 runs`
 console.log(`seed COUNT(*) queries:   median ${seed.toFixed(0)} ms over 3 runs`);
 console.log(`ratio: ${(seed / ours).toFixed(0)}x`);
 await pool.end();
+await dropScratchDb(ADMIN, DB, ROLE);

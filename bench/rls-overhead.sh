@@ -8,12 +8,20 @@ T=${1:-10}
 C=${2:-2}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-DB=shadowgate_bench
-psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-psql "$ADMIN" -qc "DROP ROLE IF EXISTS sg_bench_app" -c "CREATE ROLE sg_bench_app LOGIN"
+# names of this run only (a test run or another bench on the server never meets them), removed at exit
+RUN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+DB=sg_bench_rls_$RUN
+APP=sg_bench_rls_app_$RUN
 URL=${ADMIN%/*}/$DB
+dir=$(mktemp -d)
+cleanup() {
+  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $APP" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+psql "$ADMIN" -qc "CREATE DATABASE $DB" -c "CREATE ROLE $APP LOGIN"
 DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
-psql "$URL" -v ON_ERROR_STOP=1 -q <<'SQL'
+psql "$URL" -v ON_ERROR_STOP=1 -v app="$APP" -q <<'SQL'
 CREATE TABLE public.docs (id bigint PRIMARY KEY, project_id varchar(50) NOT NULL, v int NOT NULL);
 INSERT INTO shadowgate.project_registry (project_id, name, access_level) SELECT 't'||i, 't'||i, 'isolated' FROM generate_series(0, 7) i;
 INSERT INTO public.docs SELECT i, 't' || ((i / 50) % 8), i % 100 FROM generate_series(1, 800000) i;
@@ -21,11 +29,10 @@ CREATE INDEX ON public.docs (project_id, id);
 CREATE TABLE public.plain AS SELECT * FROM public.docs;
 ALTER TABLE public.plain ADD PRIMARY KEY (id); CREATE INDEX ON public.plain (project_id, id);
 SELECT shadowgate.protect('public.docs');
-SELECT shadowgate.grant_app('sg_bench_app');
-GRANT SELECT ON public.plain TO sg_bench_app;
+SELECT shadowgate.grant_app(:'app');
+GRANT SELECT ON public.plain TO :"app";
 VACUUM ANALYZE;
 SQL
-dir=$(mktemp -d)
 # w0: 0 denied rows (the tenant's own 50 rows); w1: 399 own rows + 1 of another tenant; w87: 400 rows, 350 of others
 q_w0="SELECT sum(v) FROM TBL WHERE project_id = 't3' AND id BETWEEN :a AND :a + 399"
 q_w1="SELECT sum(v) FROM TBL WHERE (project_id = 't3' AND id BETWEEN :a AND :a + 3199) OR id = 1"
@@ -35,7 +42,7 @@ for w in w0 w1 w87; do
   printf '\\set a random(1000, 790000)\nBEGIN;\nSELECT shadowgate.set_project_context('"'"'t3'"'"');\n%s;\nCOMMIT;\n' "${q//TBL/docs}" > "$dir/$w.sql"
   printf '\\set a random(1000, 790000)\nBEGIN;\n%s;\nCOMMIT;\n' "${q//TBL/plain}" > "$dir/$w-plain.sql"
 done
-tps() { "$PB" -h 127.0.0.1 -U sg_bench_app -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
+tps() { "$PB" -h 127.0.0.1 -U "$APP" -n -c "$C" -j "$C" -T "$T" -M "$1" -f "$2" "$DB" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
 echo "workload protocol norls enforcing shadow shadow/enforcing"
 for w in w0 w1 w87; do
   for m in simple prepared; do
@@ -49,7 +56,7 @@ for w in w0 w1 w87; do
 done
 
 # Counting: set_project_context() against a copy without the counter (same lookup, no nextval)
-psql "$URL" -v ON_ERROR_STOP=1 -q <<'SQL'
+psql "$URL" -v ON_ERROR_STOP=1 -v app="$APP" -q <<'SQL'
 CREATE FUNCTION public.context_without_counting(p_project text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -60,7 +67,7 @@ BEGIN
     SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
     RETURN p_project;
 END $$;
-GRANT EXECUTE ON FUNCTION public.context_without_counting(text) TO sg_bench_app;
+GRANT EXECUTE ON FUNCTION public.context_without_counting(text) TO :"app";
 UPDATE shadowgate.rls_migration_status SET migration_phase = 'shadow';
 SQL
 sed 's/shadowgate.set_project_context/public.context_without_counting/' "$dir/w0.sql" > "$dir/w0-nocount.sql"
@@ -71,4 +78,3 @@ for m in simple prepared; do
   for i in 1 2 3; do a=$(( a + $(tps "$m" "$dir/w0-nocount.sql") )); b=$(( b + $(tps "$m" "$dir/w0.sql") )); done
   echo "w0 $m $(( a / 3 )) $(( b / 3 )) $(awk "BEGIN {printf \"%.3f\", $b / $a}")"
 done
-rm -rf "$dir"

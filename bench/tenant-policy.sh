@@ -12,7 +12,8 @@ WORKLOADS=${*:-own400 rls3200 update1 read40update1 foreign1 foreign87}
 CONFIGS=${CONFIGS:-norls pending enforcing complete shadow mixed}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-RUN=$$
+# names of this run only (a test run or another bench on the server never meets them), removed at exit
+RUN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 DB=sg_bench_policy_$RUN
 APP=sg_bench_policy_app_$RUN
 URL=${ADMIN%/*}/$DB

@@ -13,11 +13,10 @@ import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { transactions } from '../fixtures/traffic.js';
-import { ENABLE_BROWSER, findChromium } from './support/browser.js';
+import { ENABLE_BROWSER, chromiumOrSkip } from './support/browser.js';
 
-const chromiumPath = findChromium();
-// a visible line, not a silent skip: the rest of the file still runs
-if (!chromiumPath) console.warn(`dashboard browser tests SKIPPED: no Chromium on this machine; enable them with: ${ENABLE_BROWSER}`);
+// without Chromium: a visible line, not a silent skip (the rest of the file still runs); CI fails instead
+const chromiumPath = chromiumOrSkip();
 
 let db: TestDb & { grantApp(): Promise<void> };
 // a minute ahead of the database: projects put in shadow during set-up are 0 days in, not -1

@@ -144,11 +144,16 @@ describe('dashboard', () => {
   });
 
   it('serves Prometheus metrics per project', async () => {
+    // bap's state is built in beforeAll (4 rows of io read, one fingerprint, its investigation open):
+    // the browser test, which adds violations of sm, may have been skipped
     const text = await (await fetch(`${dash.url}metrics?token=s3cret`)).text();
     expect(text).toContain('shadowgate_project_phase{project="sm",phase="shadow"} 1');
-    expect(text).toContain('shadowgate_violations{project="sm"} 4');
-    expect(text).toContain('shadowgate_unreviewed_violations{project="sm"} 1');
-    expect(text).toContain('shadowgate_open_investigations{project="sm"} 0');
+    expect(text).toContain('shadowgate_project_phase{project="io",phase="pending"} 1');
+    expect(text).toContain('shadowgate_violations{project="bap"} 4');
+    expect(text).toContain('shadowgate_unreviewed_violations{project="bap"} 1');
+    expect(text).toContain('shadowgate_open_investigations{project="bap"} 1');
+    expect(text).toContain('shadowgate_violations{project="motoko"} 0');
+    expect(text).toContain('shadowgate_open_investigations{project="motoko"} 0');
   });
 
   it('will not bind beyond loopback without a token', async () => {

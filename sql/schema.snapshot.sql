@@ -22,6 +22,24 @@ CREATE TYPE shadowgate.access_level_enum AS ENUM (
 );
 
 --
+-- Name: finding; Type: TYPE; Schema: shadowgate; Owner: -
+--
+
+CREATE TYPE shadowgate.finding AS (
+	txid bigint,
+	logged_at timestamp with time zone,
+	context_project_id text,
+	user_name text,
+	session_id text,
+	key text,
+	row_count bigint,
+	table_id integer,
+	op text,
+	reason text,
+	row_project_id text
+);
+
+--
 -- Name: migration_phase_enum; Type: TYPE; Schema: shadowgate; Owner: -
 --
 
@@ -41,120 +59,85 @@ CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    v_dropped integer;
+    v_rows   shadowgate.audit_inbox[];
+    v_events integer := 0;
+    v_txid   bigint;
+    v_from   integer;
+    v_to     integer;
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    WITH taken AS (DELETE FROM shadowgate.audit_inbox RETURNING *)
+    SELECT array_agg(taken) INTO v_rows FROM taken;
+    IF v_rows IS NULL THEN
+        RETURN 0;
+    END IF;
     BEGIN
-        RETURN shadowgate.absorb_inbox();
+        RETURN shadowgate.absorb_rows(v_rows);
     EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not absorb the audit inbox (%), dropping unreadable keys', SQLERRM;
+        RAISE WARNING 'shadowgate: could not absorb the audit inbox at once (%): one transaction at a time', SQLERRM;
     END;
-    DELETE FROM shadowgate.audit_inbox i
-     WHERE EXISTS (SELECT 1 FROM unnest(i.keys) AS k WHERE NOT shadowgate.key_is_readable(k));
-    GET DIAGNOSTICS v_dropped = ROW_COUNT;
-    RAISE WARNING 'shadowgate: dropped % audit inbox row(s) with unreadable keys', v_dropped;
-    RETURN shadowgate.absorb_inbox();
+    v_rows := ARRAY(SELECT r FROM unnest(v_rows) AS r ORDER BY r.txid);
+    FOR v_txid, v_from, v_to IN
+        SELECT (v_rows[i]).txid, min(i), max(i) FROM generate_subscripts(v_rows, 1) AS i GROUP BY 1
+    LOOP
+        BEGIN
+            v_events := v_events + shadowgate.absorb_rows(v_rows[v_from:v_to]);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'shadowgate: audit of transaction % quarantined: %', v_txid, SQLERRM;
+            INSERT INTO shadowgate.audit_quarantine (txid, error, inbox_row)
+            SELECT v_txid, SQLERRM, to_jsonb(r) FROM unnest(v_rows[v_from:v_to]) AS r;
+        END;
+    END LOOP;
+    RETURN v_events;
 END $$;
 
 --
--- Name: absorb_inbox(); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: audit_inbox; Type: TABLE; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.absorb_inbox() RETURNS integer
+CREATE UNLOGGED TABLE shadowgate.audit_inbox (
+    txid bigint NOT NULL,
+    logged_at timestamp with time zone DEFAULT now() NOT NULL,
+    context_project_id text,
+    user_name text,
+    session_id text,
+    keys text[] NOT NULL,
+    counts bigint[] NOT NULL,
+    flush boolean DEFAULT false NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='10000');
+
+--
+-- Name: absorb_rows(shadowgate.audit_inbox[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.absorb_rows(p_rows shadowgate.audit_inbox[]) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$  -- plpgsql: the plan is cached
+    AS $$
 DECLARE
-    v_events integer;
+    v_findings shadowgate.finding[] := ARRAY(SELECT f FROM shadowgate.inbox_findings(p_rows) AS f);
+    v_records  shadowgate.rls_audit_log[] := ARRAY(SELECT a FROM shadowgate.audit_records(v_findings) AS a);
 BEGIN
-    WITH moved AS (
-        DELETE FROM shadowgate.audit_inbox RETURNING *
-    ), noted AS (
-        SELECT t.*, x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
-               shadowgate.key_owner(x[4]) AS owner
-          FROM (SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.key,
-                       sum(k.cnt) AS cnt
-                  FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
-                 GROUP BY 1, 2, 3, 4, 5, 6) t,
-               shadowgate.parse_key(t.key) AS x
-         WHERE t.cnt > 0
-    ), ins AS (
-        INSERT INTO shadowgate.rls_audit_log
-            (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-             user_name, session_id, context_project_id, row_count, txid)
-        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, left(t.table_name, 100),
-               CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
-               left(n.owner, 50), true,
-               CASE n.rc WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
-                         WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
-                 || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
-               left(n.user_name, 100), left(n.session_id, 100), left(n.ctx, 50), n.cnt, n.txid
-          FROM noted n
-          JOIN shadowgate.protected_tables t ON t.id = n.tid
-          LEFT JOIN shadowgate.project_registry g ON g.project_id = n.ctx
-          LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.ctx
-          LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.owner
-         WHERE CASE n.rc
-                 WHEN 'x' THEN cs.migration_phase <> 'pending'
-                      AND n.owner IS DISTINCT FROM n.ctx
-                      AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
-                             SELECT 1 FROM shadowgate.project_read_permissions r
-                              WHERE g.access_level = 'shared' AND r.reader_project_id = n.ctx
-                                AND r.target_project_id = n.owner)))
-                 WHEN 'n' THEN n.ctx IS NULL AND os.migration_phase <> 'pending'
-                 WHEN 'u' THEN n.ctx IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
-                 ELSE false END
-        RETURNING *
-    ), batch AS (
-        SELECT a.*, s.shadow_started_at, s.shadow_started_snapshot,
-               md5(concat_ws('|', a.project_id, a.table_name, a.operation,
-                             coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
-          FROM ins a
-          LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = a.project_id
-    ), daily AS (
-        INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
-        SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
-          FROM batch GROUP BY 1, 2
-        ON CONFLICT (project_id, day) DO UPDATE SET occurrences = d.occurrences + EXCLUDED.occurrences
-    ), agg AS (
-        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
-               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL
-                                                     AND NOT txid_visible_in_snapshot(txid, shadow_started_snapshot)), 0) AS win
-          FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
-    ), folded AS (
-        INSERT INTO shadowgate.violation_fingerprints AS f
-            (fingerprint, project_id, table_name, operation, row_project_id, denied_reason,
-             occurrences, audit_rows, window_occurrences, first_seen, last_seen, open_since)
-        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               occ, audit_n, win, first, last, first
-          FROM agg
-         ORDER BY fp  -- every writer of fingerprints locks them in this order: no deadlocks
-        ON CONFLICT (fingerprint) DO UPDATE SET
-            occurrences = f.occurrences + EXCLUDED.occurrences,
-            audit_rows = f.audit_rows + EXCLUDED.audit_rows,
-            window_occurrences = f.window_occurrences + EXCLUDED.window_occurrences,
-            first_seen = least(f.first_seen, EXCLUDED.first_seen),
-            last_seen = greatest(f.last_seen, EXCLUDED.last_seen),
-            -- a recurrence after a code fix or an ACL change is a new, unreviewed violation;
-            -- a documented false positive stays reviewed
-            open_since = CASE
-                WHEN f.open_since IS NOT NULL THEN f.open_since
-                WHEN f.resolution = 'false-positive' THEN NULL
-                WHEN EXCLUDED.last_seen > f.reviewed_at THEN greatest(EXCLUDED.first_seen, f.reviewed_at)
-                ELSE NULL END
-        RETURNING f.id, f.fingerprint, f.project_id, (xmax = 0) AS created, f.open_since
-    ), announced AS (
-        INSERT INTO shadowgate.events (kind, project_id, payload)
-        SELECT 'violation', folded.project_id,
-               jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
-                                  'added', agg.occ, 'open_since', folded.open_since)
-          FROM folded JOIN agg ON agg.fp = folded.fingerprint
-        RETURNING 1
-    )
-    SELECT count(*) INTO v_events FROM announced;
-    RETURN v_events;
+    INSERT INTO shadowgate.audit_quarantine (txid, error, inbox_row)
+    SELECT f.txid, 'unreadable key: not one memo_key() writes (or its owner is not UTF-8 text)',
+           jsonb_build_object('txid', f.txid, 'logged_at', f.logged_at, 'context_project_id', f.context_project_id,
+                              'user_name', f.user_name, 'session_id', f.session_id,
+                              'keys', jsonb_build_array(f.key), 'counts', jsonb_build_array(f.row_count))
+      FROM unnest(v_findings) AS f
+     WHERE f.table_id IS NULL;
+    INSERT INTO shadowgate.rls_audit_log
+        (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
+         user_name, session_id, context_project_id, row_count, txid)
+    SELECT logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
+           user_name, session_id, context_project_id, row_count, txid
+      FROM unnest(v_records);
+    INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
+    SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
+      FROM unnest(v_records) GROUP BY 1, 2
+    ON CONFLICT (project_id, day) DO UPDATE SET occurrences = d.occurrences + EXCLUDED.occurrences;
+    RETURN shadowgate.fold_fingerprints(v_records);
 END $$;
 
 --
@@ -172,6 +155,60 @@ CREATE FUNCTION shadowgate.as_bigint(v text) RETURNS bigint
 CREATE FUNCTION shadowgate.as_uuid(v text) RETURNS uuid
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $_$ SELECT CASE WHEN v ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN v::uuid END $_$;
+
+--
+-- Name: rls_audit_log; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE TABLE shadowgate.rls_audit_log (
+    id bigint NOT NULL,
+    logged_at timestamp with time zone DEFAULT now() NOT NULL,
+    project_id character varying(50) NOT NULL,
+    table_name character varying(100) NOT NULL,
+    operation character varying(10) NOT NULL,
+    row_project_id character varying(50),
+    would_be_denied boolean DEFAULT false NOT NULL,
+    denied_reason text,
+    user_name character varying(100),
+    session_id character varying(100),
+    context_project_id character varying(50),
+    row_count bigint DEFAULT 1 NOT NULL,
+    txid bigint DEFAULT txid_current() NOT NULL
+)
+PARTITION BY RANGE (logged_at);
+
+--
+-- Name: audit_records(shadowgate.finding[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURNS SETOF shadowgate.rls_audit_log
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT NULL::bigint, n.logged_at,
+           CASE WHEN n.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
+           left(t.table_name, 100),
+           CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
+           left(n.row_project_id, 50), true,
+           CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
+                         WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
+             || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
+           left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid
+      FROM unnest(p_findings) AS n
+      JOIN shadowgate.protected_tables t ON t.id = n.table_id
+      LEFT JOIN shadowgate.project_registry g ON g.project_id = n.context_project_id
+      LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.context_project_id
+      LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.row_project_id
+     WHERE CASE n.reason
+             WHEN 'x' THEN cs.migration_phase <> 'pending'
+                  AND n.row_project_id IS DISTINCT FROM n.context_project_id
+                  AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
+                         SELECT 1 FROM shadowgate.project_read_permissions r
+                          WHERE g.access_level = 'shared' AND r.reader_project_id = n.context_project_id
+                            AND r.target_project_id = n.row_project_id)))
+             WHEN 'n' THEN n.context_project_id IS NULL AND os.migration_phase <> 'pending'
+             WHEN 'u' THEN n.context_project_id IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
+             ELSE false END
+$$;
 
 --
 -- Name: carry_txn_counts(interval); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -652,6 +689,17 @@ BEGIN
 END $$;
 
 --
+-- Name: fingerprint(text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.fingerprint(project_id text, table_name text, operation text, row_project_id text, denied_reason text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT md5(quote_nullable(project_id) || '|' || quote_nullable(table_name) || '|' || quote_nullable(operation)
+               || '|' || quote_nullable(row_project_id) || '|' || quote_nullable(denied_reason))
+$$;
+
+--
 -- Name: first_denial(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -691,6 +739,60 @@ BEGIN
     PERFORM set_config('shadowgate.pending', '', true);
     PERFORM set_config('shadowgate.flush_scheduled', '', true);
     RETURN NULL;
+END $$;
+
+--
+-- Name: fold_fingerprints(shadowgate.rls_audit_log[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.fold_fingerprints(p_records shadowgate.rls_audit_log[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$  -- plpgsql: the plan is cached
+DECLARE
+    v_events integer;
+BEGIN
+    WITH agg AS (
+        SELECT shadowgate.fingerprint(a.project_id, a.table_name, a.operation, a.row_project_id, a.denied_reason) AS fp,
+               a.project_id, a.table_name, a.operation, a.row_project_id, a.denied_reason,
+               sum(a.row_count) AS occ, count(*) AS audit_n, min(a.logged_at) AS first, max(a.logged_at) AS last,
+               coalesce(sum(a.row_count) FILTER (WHERE s.shadow_started_at IS NOT NULL
+                                                     AND NOT txid_visible_in_snapshot(a.txid, s.shadow_started_snapshot)), 0) AS win
+          FROM unnest(p_records) AS a
+          LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = a.project_id
+         GROUP BY 1, 2, 3, 4, 5, 6
+    ), folded AS (
+        INSERT INTO shadowgate.violation_fingerprints AS f
+            (fingerprint, project_id, table_name, operation, row_project_id, denied_reason,
+             occurrences, audit_rows, window_occurrences, first_seen, last_seen, open_since)
+        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
+               occ, audit_n, win, first, last, first
+          FROM agg
+         ORDER BY fp  -- every writer of fingerprints locks them in this order: no deadlocks
+        ON CONFLICT (fingerprint) DO UPDATE SET
+            occurrences = f.occurrences + EXCLUDED.occurrences,
+            audit_rows = f.audit_rows + EXCLUDED.audit_rows,
+            window_occurrences = f.window_occurrences + EXCLUDED.window_occurrences,
+            first_seen = least(f.first_seen, EXCLUDED.first_seen),
+            last_seen = greatest(f.last_seen, EXCLUDED.last_seen),
+            -- a recurrence after a code fix or an ACL change is a new, unreviewed violation;
+            -- a documented false positive stays reviewed
+            open_since = CASE
+                WHEN f.open_since IS NOT NULL THEN f.open_since
+                WHEN f.resolution = 'false-positive' THEN NULL
+                WHEN EXCLUDED.last_seen > f.reviewed_at THEN greatest(EXCLUDED.first_seen, f.reviewed_at)
+                ELSE NULL END
+        RETURNING f.id, f.fingerprint, f.project_id, (xmax = 0) AS created, f.open_since
+    ), announced AS (
+        INSERT INTO shadowgate.events (kind, project_id, payload)
+        SELECT 'violation', folded.project_id,
+               jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
+                                  'added', agg.occ, 'open_since', folded.open_since)
+          FROM folded JOIN agg ON agg.fp = folded.fingerprint
+        RETURNING 1
+    )
+    SELECT count(*) INTO v_events FROM announced;
+    RETURN v_events;
 END $$;
 
 --
@@ -810,6 +912,22 @@ CREATE FUNCTION shadowgate.id_mismatch(id text, typ oid, typmod integer) RETURNS
 $$;
 
 --
+-- Name: inbox_findings(shadowgate.audit_inbox[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.inbox_findings(p_rows shadowgate.audit_inbox[]) RETURNS SETOF shadowgate.finding
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT t.txid, t.logged_at, t.context_project_id, t.user_name, t.session_id, t.key,
+           least(t.n, 2147483647)::bigint, t.x[1]::integer, t.x[2], t.x[3], shadowgate.key_owner(t.x[4])
+      FROM (SELECT r.txid, r.logged_at, r.context_project_id, r.user_name, r.session_id, k.key, sum(k.n) AS n,
+                   shadowgate.parse_key(k.key) AS x
+              FROM unnest(p_rows) AS r, unnest(r.keys, r.counts) AS k(key, n)
+             GROUP BY 1, 2, 3, 4, 5, 6) AS t
+     WHERE t.n > 0
+$$;
+
+--
 -- Name: ingest_tool_calls(text[], text[], timestamp with time zone[], integer[], timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -840,26 +958,11 @@ BEGIN
 END $$;
 
 --
--- Name: key_is_readable(text); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.key_is_readable(k text) RETURNS boolean
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-BEGIN
-    PERFORM shadowgate.key_owner((shadowgate.parse_key(k))[4]);
-    RETURN true;
-EXCEPTION WHEN OTHERS THEN
-    RETURN false;
-END $$;
-
---
 -- Name: key_owner(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
 CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT
+    LANGUAGE sql STABLE STRICT
     AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
 
 --
@@ -1149,7 +1252,19 @@ $$;
 
 CREATE FUNCTION shadowgate.parse_key(k text) RETURNS text[]
     LANGUAGE sql IMMUTABLE STRICT
-    AS $_$ SELECT regexp_match(k, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') $_$;
+    AS $_$
+    SELECT CASE WHEN k ~ ('^shadowgate\.n[0-9]{1,9}[a-z][a-z]_(z|x('
+                          || '0[1-9a-f]|[1-7][0-9a-f]'                                         -- U+0001..U+007F
+                          || '|(c[2-9a-f]|d[0-9a-f])[89ab][0-9a-f]'                             -- 2 bytes
+                          || '|e0[ab][0-9a-f][89ab][0-9a-f]|ed[89][0-9a-f][89ab][0-9a-f]'       -- 3 bytes: no overlong
+                          || '|e[1-9a-cef][89ab][0-9a-f][89ab][0-9a-f]'                         --   form, no surrogate
+                          || '|f0[9ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f]'                     -- 4 bytes, up to U+10FFFF
+                          || '|f48[0-9a-f][89ab][0-9a-f][89ab][0-9a-f]'
+                          || '|f[1-3][89ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f])*)$')
+           THEN ARRAY[substr(split_part(k, '_', 1), 13, length(split_part(k, '_', 1)) - 14),  -- after 'shadowgate.n'
+                      right(left(split_part(k, '_', 1), -1), 1), right(split_part(k, '_', 1), 1), split_part(k, '_', 2)]
+           END
+$_$;
 
 --
 -- Name: policy_rule(integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -1718,20 +1833,29 @@ CREATE FUNCTION shadowgate.txn_sequence(seq_no integer) RETURNS regclass
     AS $$ SELECT format('shadowgate.%I', 'txn_' || seq_no)::regclass $$;
 
 --
--- Name: audit_inbox; Type: TABLE; Schema: shadowgate; Owner: -
+-- Name: audit_quarantine; Type: TABLE; Schema: shadowgate; Owner: -
 --
 
-CREATE UNLOGGED TABLE shadowgate.audit_inbox (
-    txid bigint NOT NULL,
-    logged_at timestamp with time zone DEFAULT now() NOT NULL,
-    context_project_id text,
-    user_name text,
-    session_id text,
-    keys text[] NOT NULL,
-    counts bigint[] NOT NULL,
-    flush boolean DEFAULT false NOT NULL
-)
-WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='10000');
+CREATE TABLE shadowgate.audit_quarantine (
+    id bigint NOT NULL,
+    quarantined_at timestamp with time zone DEFAULT now() NOT NULL,
+    txid bigint,
+    error text NOT NULL,
+    inbox_row jsonb NOT NULL
+);
+
+--
+-- Name: audit_quarantine_id_seq; Type: SEQUENCE; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE shadowgate.audit_quarantine ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME shadowgate.audit_quarantine_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: changes; Type: TABLE; Schema: shadowgate; Owner: -
@@ -1995,27 +2119,6 @@ ALTER TABLE shadowgate.reviews ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MAXVALUE
     CACHE 1
 );
-
---
--- Name: rls_audit_log; Type: TABLE; Schema: shadowgate; Owner: -
---
-
-CREATE TABLE shadowgate.rls_audit_log (
-    id bigint NOT NULL,
-    logged_at timestamp with time zone DEFAULT now() NOT NULL,
-    project_id character varying(50) NOT NULL,
-    table_name character varying(100) NOT NULL,
-    operation character varying(10) NOT NULL,
-    row_project_id character varying(50),
-    would_be_denied boolean DEFAULT false NOT NULL,
-    denied_reason text,
-    user_name character varying(100),
-    session_id character varying(100),
-    context_project_id character varying(50),
-    row_count bigint DEFAULT 1 NOT NULL,
-    txid bigint DEFAULT txid_current() NOT NULL
-)
-PARTITION BY RANGE (logged_at);
 
 --
 -- Name: rls_audit_log_id_seq; Type: SEQUENCE; Schema: shadowgate; Owner: -
@@ -2308,6 +2411,13 @@ ALTER TABLE ONLY shadowgate.rls_phase_history ALTER COLUMN id SET DEFAULT nextva
 --
 
 ALTER TABLE ONLY shadowgate.schema_migrations ALTER COLUMN id SET DEFAULT nextval('shadowgate.schema_migrations_id_seq'::regclass);
+
+--
+-- Name: audit_quarantine audit_quarantine_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.audit_quarantine
+    ADD CONSTRAINT audit_quarantine_pkey PRIMARY KEY (id);
 
 --
 -- Name: changes changes_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
@@ -2744,10 +2854,10 @@ ALTER TABLE ONLY shadowgate.tool_call_lines
 REVOKE ALL ON FUNCTION shadowgate.absorb_audit() FROM PUBLIC;
 
 --
--- Name: FUNCTION absorb_inbox(); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION absorb_rows(p_rows shadowgate.audit_inbox[]); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.absorb_inbox() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.absorb_rows(p_rows shadowgate.audit_inbox[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION as_bigint(v text); Type: ACL; Schema: shadowgate; Owner: -
@@ -2760,6 +2870,12 @@ REVOKE ALL ON FUNCTION shadowgate.as_bigint(v text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.as_uuid(v text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION audit_records(p_findings shadowgate.finding[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION carry_txn_counts(p_every interval); Type: ACL; Schema: shadowgate; Owner: -
@@ -2840,6 +2956,12 @@ REVOKE ALL ON FUNCTION shadowgate.drift_policy_items() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.drift_sync(p_actor text, p_at timestamp with time zone, p_silent oid[], p_own boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION fingerprint(project_id text, table_name text, operation text, row_project_id text, denied_reason text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.fingerprint(project_id text, table_name text, operation text, row_project_id text, denied_reason text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION first_denial(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -2850,6 +2972,12 @@ REVOKE ALL ON FUNCTION shadowgate.first_denial(tid integer, op text, rc text, ow
 --
 
 REVOKE ALL ON FUNCTION shadowgate.flush_denials() FROM PUBLIC;
+
+--
+-- Name: FUNCTION fold_fingerprints(p_records shadowgate.rls_audit_log[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.fold_fingerprints(p_records shadowgate.rls_audit_log[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION grant_access(role_name name); Type: ACL; Schema: shadowgate; Owner: -
@@ -2876,16 +3004,16 @@ REVOKE ALL ON FUNCTION shadowgate.history_is_immutable() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.id_mismatch(id text, typ oid, typmod integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION inbox_findings(p_rows shadowgate.audit_inbox[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.inbox_findings(p_rows shadowgate.audit_inbox[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
 --
 
 REVOKE ALL ON FUNCTION shadowgate.ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone) FROM PUBLIC;
-
---
--- Name: FUNCTION key_is_readable(k text); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.key_is_readable(k text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION key_owner(code text); Type: ACL; Schema: shadowgate; Owner: -

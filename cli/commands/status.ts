@@ -5,15 +5,18 @@ import { phaseColor, printJson, red } from '../output.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('every project, its phase and the days in it; OVERDUE past its enforcing deadline')
-    .option('--json', 'machine-readable output')
+    .description('every project, its phase and the days in it; OVERDUE past its enforcing deadline; deliveries in trouble; audit rows quarantined')
+    .option('--json', 'machine-readable output: {projects, deliveries, quarantine: {rows, newest_at, newest_error}}')
     .option('--now <iso>', 'count days up to this time')
     .action(async (o) => {
       const now = await parseNow(o.now);
       const { daysBetween, evaluateEligibility } = await import('../../shared/domain/eligibility.js');
       const { loadStats } = await import('../../shared/db/stats.js');
       const { deliveryWarning } = await import('../../shared/db/notifications.js');
-      const { stats, deliveries, cfg } = await withDb(async (pool, cfg) => ({ stats: await loadStats(pool), deliveries: await deliveryWarning(pool), cfg }));
+      const { quarantineSummary, quarantineWarning } = await import('../../shared/db/intake.js');
+      const { stats, deliveries, quarantine, cfg } = await withDb(async (pool, cfg) => ({
+        stats: await loadStats(pool), deliveries: await deliveryWarning(pool), quarantine: await quarantineSummary(pool), cfg,
+      }));
       const rows = stats.map((s) => {
         const e = evaluateEligibility(s, cfg.thresholds, now, cfg.calendar);
         return {
@@ -26,11 +29,13 @@ export function registerStatus(program: Command): void {
           overdue: e.overdue,
         };
       });
-      if (o.json) return printJson(rows);
+      if (o.json) return printJson({ projects: rows, deliveries, quarantine });
       for (const r of rows) {
         const deadline = r.enforce_deadline ? (r.overdue ? red(` OVERDUE since ${r.enforce_deadline.toISOString()}`) : ` enforce before ${r.enforce_deadline.toISOString()}`) : '';
         console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}${deadline}`);
       }
       if (deliveries) console.log(red(deliveries));
+      const quarantined = quarantineWarning(quarantine);
+      if (quarantined) console.log(red(quarantined));
     });
 }

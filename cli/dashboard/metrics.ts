@@ -43,6 +43,12 @@ export function createMetrics(db: Queryable, queues?: Record<string, Queue>) {
     },
   });
   new Gauge({
+    name: 'shadowgate_audit_quarantined', help: 'audit inbox rows the intake could not absorb (shadowgate.audit_quarantine)', registers: [registry],
+    collect() {
+      this.set(current?.quarantined ?? 0);
+    },
+  });
+  new Gauge({
     name: 'shadowgate_notifications', help: 'notifications by channel and status', labelNames: ['channel', 'status'], registers: [registry],
     async collect() {
       this.reset();

@@ -73,5 +73,5 @@ export const renderUpdated = (s: DashboardState) => `updated ${when(s.generated_
 
 /** The inner HTML of each live element of the page, by id. */
 export function renderAll(s: DashboardState): Record<string, string> {
-  return { updated: esc(renderUpdated(s)), doctor: esc(s.doctor_warning ?? ''), deliveries: esc(s.delivery_warning ?? ''), 'projects-body': renderProjects(s), 'timers-body': renderTimers(s), chart: renderChart(s) };
+  return { updated: esc(renderUpdated(s)), doctor: esc(s.doctor_warning ?? ''), deliveries: esc(s.delivery_warning ?? ''), quarantine: esc(s.quarantine_warning ?? ''), 'projects-body': renderProjects(s), 'timers-body': renderTimers(s), chart: renderChart(s) };
 }

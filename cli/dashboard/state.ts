@@ -1,4 +1,5 @@
 import { deliveryWarning } from '../../shared/db/notifications.js';
+import { quarantineSummary, quarantineWarning } from '../../shared/db/intake.js';
 import type { Config } from '../../shared/config.js';
 import type { Queryable } from '../../shared/db/pool.js';
 import { doctorWarning } from '../../shared/db/doctor.js';
@@ -39,6 +40,10 @@ export interface DashboardState {
   doctor_warning: string | null;
   /** notifications failed for good or being retried, as one line (null: none) */
   delivery_warning: string | null;
+  /** audit inbox rows the intake could not absorb (shadowgate.audit_quarantine) */
+  quarantined: number;
+  /** the same, with the newest error, as one line (null: none) */
+  quarantine_warning: string | null;
 }
 
 /**
@@ -51,6 +56,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
   const daily = await dailyViolations(db, new Date(now.getTime() - 30 * DAY));
   const doctor_warning = await doctorWarning(db, cfg.doctorAllowRoles);
   const delivery_warning = await deliveryWarning(db);
+  const quarantine = await quarantineSummary(db);
   const enforceBy = new Map<string, Date>();
   return {
     generated_at: now.toISOString(),
@@ -95,5 +101,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
     daily,
     doctor_warning,
     delivery_warning,
+    quarantined: quarantine.rows,
+    quarantine_warning: quarantineWarning(quarantine),
   };
 }

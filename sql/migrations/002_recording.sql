@@ -1,7 +1,7 @@
 -- Up Migration
 -- Recording: transaction counters, the per-transaction memo of would-be denials, the UNLOGGED audit
--- inbox and absorb_audit(), which turns the inbox into rls_audit_log rows and fingerprints.
--- (Runs before 003_policies.sql: the policy functions call these.)
+-- inbox and the key encoder and decoder. (Runs before 003_policies.sql: the policy functions call
+-- these.) 007_intake.sql empties the inbox into rls_audit_log rows and fingerprints (absorb_audit()).
 
 -- Transaction counter per project: an UNLOGGED sequence, created with the project. nextval() on it
 -- writes no WAL, so counting keeps a read-only transaction from having to flush WAL at commit (a
@@ -223,150 +223,33 @@ CREATE FUNCTION shadowgate.lock_audit() RETURNS void
 LANGUAGE sql
 AS $$ SELECT pg_advisory_xact_lock(hashtext('shadowgate.absorb_audit')) $$;
 
--- The parts of a key written by memo_key() (this file): table id, operation, reason, owner code; NULL
--- for anything else.
+-- The key decoder (the encoder is memo_key(), above): the parts of a key memo_key() writes, table
+-- id, operation, reason and owner code ('z' for NULL, or 'x' and the hex of the owner's UTF-8
+-- bytes); NULL for any other key, which only the application can have forged (it can set the
+-- settings the policies use), including an owner whose bytes are not UTF-8 or hold a NUL (text
+-- cannot hold those). A match without capture groups and split_part(): a capturing regexp_match()
+-- costs several times more per key.
 CREATE FUNCTION shadowgate.parse_key(k text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT
-AS $$ SELECT regexp_match(k, '^shadowgate\.n(\d{1,9})([a-z])([a-z])_(z|x(?:[0-9a-f]{2})*)$') $$;
+AS $$
+    SELECT CASE WHEN k ~ ('^shadowgate\.n[0-9]{1,9}[a-z][a-z]_(z|x('
+                          || '0[1-9a-f]|[1-7][0-9a-f]'                                         -- U+0001..U+007F
+                          || '|(c[2-9a-f]|d[0-9a-f])[89ab][0-9a-f]'                             -- 2 bytes
+                          || '|e0[ab][0-9a-f][89ab][0-9a-f]|ed[89][0-9a-f][89ab][0-9a-f]'       -- 3 bytes: no overlong
+                          || '|e[1-9a-cef][89ab][0-9a-f][89ab][0-9a-f]'                         --   form, no surrogate
+                          || '|f0[9ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f]'                     -- 4 bytes, up to U+10FFFF
+                          || '|f48[0-9a-f][89ab][0-9a-f][89ab][0-9a-f]'
+                          || '|f[1-3][89ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f])*)$')
+           THEN ARRAY[substr(split_part(k, '_', 1), 13, length(split_part(k, '_', 1)) - 14),  -- after 'shadowgate.n'
+                      right(left(split_part(k, '_', 1), -1), 1), right(split_part(k, '_', 1), 1), split_part(k, '_', 2)]
+           END
+$$;
 
--- The row owner a key names (hex of its UTF-8 bytes after 'x'; 'z' for NULL). Raises on bytes that
--- are not UTF-8: only a key the application forged has those (see absorb_audit()).
+-- The row owner of a parsed key's owner code. Never raises for a code parse_key() returned, in a
+-- UTF-8 database (elsewhere a character the database cannot hold raises: see absorb_audit()).
 CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE sql STABLE STRICT
 AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
-
--- Whether a key's owner can be decoded (see key_owner()).
-CREATE FUNCTION shadowgate.key_is_readable(k text) RETURNS boolean
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM shadowgate.key_owner((shadowgate.parse_key(k))[4]);
-    RETURN true;
-EXCEPTION WHEN OTHERS THEN
-    RETURN false;
-END $$;
-
--- Empties the audit inbox: each noted key becomes an rls_audit_log row (stamped with the transaction
--- that made the access) and is folded into violation_fingerprints and violation_daily in the same
--- statement; one 'violation' event per fingerprint touched (returns how many). A key that the
--- access itself could not have produced (the application can set the settings the policies use)
--- is dropped: the reason must match the context (none, unregistered, or a project that may not
--- read/write that owner), and the owner (no context, unknown project) or the context
--- (cross-tenant) must be past 'pending'. Values longer than the seed's columns are cut to fit.
-CREATE FUNCTION shadowgate.absorb_inbox() RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- plpgsql: the plan is cached
-DECLARE
-    v_events integer;
-BEGIN
-    WITH moved AS (
-        DELETE FROM shadowgate.audit_inbox RETURNING *
-    ), noted AS (
-        SELECT t.*, x[1]::integer AS tid, x[2] AS op, x[3] AS rc,
-               shadowgate.key_owner(x[4]) AS owner
-          FROM (SELECT m.txid, m.logged_at, m.context_project_id AS ctx, m.user_name, m.session_id, k.key,
-                       sum(k.cnt) AS cnt
-                  FROM moved m, unnest(m.keys, m.counts) AS k(key, cnt)
-                 GROUP BY 1, 2, 3, 4, 5, 6) t,
-               shadowgate.parse_key(t.key) AS x
-         WHERE t.cnt > 0
-    ), ins AS (
-        INSERT INTO shadowgate.rls_audit_log
-            (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-             user_name, session_id, context_project_id, row_count, txid)
-        SELECT n.logged_at, CASE WHEN n.rc = 'x' THEN n.ctx ELSE n.owner END, left(t.table_name, 100),
-               CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
-               left(n.owner, 50), true,
-               CASE n.rc WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
-                         WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
-                 || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
-               left(n.user_name, 100), left(n.session_id, 100), left(n.ctx, 50), n.cnt, n.txid
-          FROM noted n
-          JOIN shadowgate.protected_tables t ON t.id = n.tid
-          LEFT JOIN shadowgate.project_registry g ON g.project_id = n.ctx
-          LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.ctx
-          LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.owner
-         WHERE CASE n.rc
-                 WHEN 'x' THEN cs.migration_phase <> 'pending'
-                      AND n.owner IS DISTINCT FROM n.ctx
-                      AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
-                             SELECT 1 FROM shadowgate.project_read_permissions r
-                              WHERE g.access_level = 'shared' AND r.reader_project_id = n.ctx
-                                AND r.target_project_id = n.owner)))
-                 WHEN 'n' THEN n.ctx IS NULL AND os.migration_phase <> 'pending'
-                 WHEN 'u' THEN n.ctx IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
-                 ELSE false END
-        RETURNING *
-    ), batch AS (
-        SELECT a.*, s.shadow_started_at, s.shadow_started_snapshot,
-               md5(concat_ws('|', a.project_id, a.table_name, a.operation,
-                             coalesce(a.row_project_id, '<null>'), a.denied_reason)) AS fp
-          FROM ins a
-          LEFT JOIN shadowgate.rls_migration_status s ON s.project_id = a.project_id
-    ), daily AS (
-        INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
-        SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
-          FROM batch GROUP BY 1, 2
-        ON CONFLICT (project_id, day) DO UPDATE SET occurrences = d.occurrences + EXCLUDED.occurrences
-    ), agg AS (
-        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               sum(row_count) AS occ, count(*) AS audit_n, min(logged_at) AS first, max(logged_at) AS last,
-               coalesce(sum(row_count) FILTER (WHERE shadow_started_at IS NOT NULL
-                                                     AND NOT txid_visible_in_snapshot(txid, shadow_started_snapshot)), 0) AS win
-          FROM batch GROUP BY fp, project_id, table_name, operation, row_project_id, denied_reason
-    ), folded AS (
-        INSERT INTO shadowgate.violation_fingerprints AS f
-            (fingerprint, project_id, table_name, operation, row_project_id, denied_reason,
-             occurrences, audit_rows, window_occurrences, first_seen, last_seen, open_since)
-        SELECT fp, project_id, table_name, operation, row_project_id, denied_reason,
-               occ, audit_n, win, first, last, first
-          FROM agg
-         ORDER BY fp  -- every writer of fingerprints locks them in this order: no deadlocks
-        ON CONFLICT (fingerprint) DO UPDATE SET
-            occurrences = f.occurrences + EXCLUDED.occurrences,
-            audit_rows = f.audit_rows + EXCLUDED.audit_rows,
-            window_occurrences = f.window_occurrences + EXCLUDED.window_occurrences,
-            first_seen = least(f.first_seen, EXCLUDED.first_seen),
-            last_seen = greatest(f.last_seen, EXCLUDED.last_seen),
-            -- a recurrence after a code fix or an ACL change is a new, unreviewed violation;
-            -- a documented false positive stays reviewed
-            open_since = CASE
-                WHEN f.open_since IS NOT NULL THEN f.open_since
-                WHEN f.resolution = 'false-positive' THEN NULL
-                WHEN EXCLUDED.last_seen > f.reviewed_at THEN greatest(EXCLUDED.first_seen, f.reviewed_at)
-                ELSE NULL END
-        RETURNING f.id, f.fingerprint, f.project_id, (xmax = 0) AS created, f.open_since
-    ), announced AS (
-        INSERT INTO shadowgate.events (kind, project_id, payload)
-        SELECT 'violation', folded.project_id,
-               jsonb_build_object('fingerprint_id', folded.id, 'created', folded.created,
-                                  'added', agg.occ, 'open_since', folded.open_since)
-          FROM folded JOIN agg ON agg.fp = folded.fingerprint
-        RETURNING 1
-    )
-    SELECT count(*) INTO v_events FROM announced;
-    RETURN v_events;
-END $$;
-
--- One caller at a time: absorb_inbox(), and the transaction counters carried (at most every 10 s).
--- A key that cannot even be read (forged: not UTF-8) must not stall the pipeline: if the inbox
--- cannot be absorbed, the rows holding such keys are dropped with a warning and it is tried again.
-CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_dropped integer;
-BEGIN
-    PERFORM shadowgate.lock_audit();
-    PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
-    BEGIN
-        RETURN shadowgate.absorb_inbox();
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not absorb the audit inbox (%), dropping unreadable keys', SQLERRM;
-    END;
-    DELETE FROM shadowgate.audit_inbox i
-     WHERE EXISTS (SELECT 1 FROM unnest(i.keys) AS k WHERE NOT shadowgate.key_is_readable(k));
-    GET DIAGNOSTICS v_dropped = ROW_COUNT;
-    RAISE WARNING 'shadowgate: dropped % audit inbox row(s) with unreadable keys', v_dropped;
-    RETURN shadowgate.absorb_inbox();
-END $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate FROM PUBLIC;
 

@@ -9,6 +9,9 @@ import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { seedProjects, setPhase } from './support/seed.js';
 import { protectTable } from '../shared/db/protection.js';
 import { cli } from './support/cli.js';
+import { loadConfig } from '../shared/config.js';
+import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
+import { createMetrics } from '../cli/dashboard/metrics.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let tableId: number;
@@ -116,6 +119,18 @@ describe('the intake', () => {
     } finally {
       await db.pool.query('ALTER TABLE shadowgate.rls_audit_log DROP CONSTRAINT test_poison');
     }
+  });
+
+  it('shows the quarantine on the dashboard and in /metrics', async () => {
+    const show = async () => {
+      const state = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());
+      return { warning: state.quarantine_warning, metrics: await createMetrics(db.pool).render(state) };
+    };
+    expect(await show()).toMatchObject({ warning: null, metrics: expect.stringContaining('\nshadowgate_audit_quarantined 0\n') });
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff'), shadowgate.open_record('shadowgate.n1rx_x00')`));
+    const shown = await show(); // the dashboard absorbs first
+    expect(shown.warning).toMatch(/^Quarantine: 2 audit inbox rows could not be absorbed \(newest .*: unreadable key/);
+    expect(shown.metrics).toContain('\nshadowgate_audit_quarantined 2\n');
   });
 
   it('shows the quarantine in status (text and --json)', async () => {

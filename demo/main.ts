@@ -255,8 +255,9 @@ async function main(): Promise<number> {
     day(6);
     await wakeDueTimers(p, await openTimers(pool));
     const bapDays = (await eligibility('bap')).daysInShadow;
-    check(`bap lingers in shadow ${bapDays} days: #devops alerted, past its enforcing deadline`,
-      await expectSlack((t) => t.includes('bap') && /linger/i.test(t), mark), 'no lingering alert');
+    check(`bap lingers in shadow ${bapDays} days: #devops told its enforcing deadline, then that it passed (OVERDUE)`,
+      await expectSlack((t) => t.includes('bap') && t.includes('must move to enforcing by'), mark)
+        && await expectSlack((t) => t.includes('bap') && t.includes('OVERDUE'), mark), 'no deadline message, or no OVERDUE');
     if (smtp) {
       const to = () => mails().slice(mailMark).flatMap((m) => m.to);
       check('the lingering alert was emailed to bap\'s lead and devops',

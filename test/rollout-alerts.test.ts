@@ -3,7 +3,9 @@ import { DAY, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { addProject } from '../shared/db/projects.js';
 import { changePhase } from '../shared/db/phase-change.js';
-import { findOpenTimer } from '../shared/db/timers.js';
+import { findOpenTimer, getTimer } from '../shared/db/timers.js';
+import { notificationCounts } from '../shared/db/notifications.js';
+import { QUEUE } from '../shared/jobs/queues.js';
 import { closeRuntime, openRuntime, type Runtime } from '../shared/jobs/runtime.js';
 import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
 import { startWorkers, type Workers } from '../workers/start.js';
@@ -34,6 +36,12 @@ async function wakeLingering(project: string): Promise<number> {
   return t.id;
 }
 const recompute = (project: string) => p.queues.eligibility.add('recompute', { projectId: project }, { jobId: `recompute-${++wakes}` });
+/** The eligibility jobs the workers have finished, in order: the test waits for them, never for a while. */
+const looked: Array<{ name: string; projectId: string }> = [];
+const looksSince = (mark: number, name: string, project: string) =>
+  looked.slice(mark).filter((j) => j.name === name && j.projectId === project).length;
+/** Every notification made so far delivered (none pending). */
+const delivered = async () => (await notificationCounts(db.pool)).every((c) => c.status !== 'pending');
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
@@ -50,6 +58,8 @@ beforeAll(async () => {
     await addProject(db.pool, { projectId: id, accessLevel: 'isolated', leadEmail: `${id}-lead@example.com`, leadSlack: `@${id}-lead` });
   }
   workers = await startWorkers(p);
+  workers.workers.find((w) => w.name === QUEUE.eligibility)!
+    .on('completed', (job) => looked.push({ name: job.name, projectId: job.data.projectId }));
 });
 
 afterAll(async () => {
@@ -99,7 +109,7 @@ describe('4. the 14-day rule on time', () => {
     clock.set(new Date('2026-12-04T08:00:00Z'));
     await wakeLingering('ling');
     await until(() => said('OVERDUE: ling missed its enforcing deadline Thu 2026-12-03 09:00 Europe/Berlin (1 business day ago)').length === 1);
-    expect((await db.pool.query('SELECT fired FROM shadowgate.timers WHERE id = $1', [timer])).rows[0].fired).toBe(4);
+    expect((await getTimer(db.pool, timer))?.fired).toBe(4);
 
     // what the operator sees at that moment
     const at = deadline.toISOString();
@@ -128,11 +138,12 @@ describe('4. the 14-day rule on time', () => {
     await transactions(db.app, 'late', 1);
     await until(() => said('late is ELIGIBLE for enforcing').length === 1);
     await until(() => said('late must move to enforcing by Fri 2026-12-11 11:00 Europe/Berlin').length === 1);
-    // more looks in the same shadow window: no second announcement
+    // more looks in the same shadow window (two of its own, and the reconciliations'): no second announcement
+    const mark = looked.length;
     await recompute('late');
     await recompute('late');
-    await until(async () => (await p.queues.eligibility.getJobCounts('waiting', 'active')).waiting === 0);
-    await new Promise((r) => setTimeout(r, 500)); // (a few reconciliations: they must stay quiet)
+    await until(() => looksSince(mark, 'recompute', 'late') === 2 && looksSince(mark, 'reconcile', 'late') >= 2);
+    await until(delivered);
     expect(said('late is ELIGIBLE')).toHaveLength(1);
   });
 
@@ -145,8 +156,10 @@ describe('4. the 14-day rule on time', () => {
     expect(m.text).toContain('Reason: CTO approval.');
     expect(m.text).toContain('Criteria not met: Shadow duration: 2 days (minimum: 7); Transactions: 0 (minimum: 1000).');
     await until(() => smtp.mails.filter((x) => x.subject.includes('FORCED: forced')).length === 2);
+    const mark = looked.length;
     await recompute('forced');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => looksSince(mark, 'recompute', 'forced') === 1);
+    await until(delivered);
     expect(said('FORCED: forced')).toHaveLength(1);
   });
 });

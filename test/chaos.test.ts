@@ -32,6 +32,19 @@ let exitedEarly = false;
 let holders: pg.Client[] = [];
 const APP_ROLE = 'sg_chaos_app';
 const resets: string[] = [];
+/** each fault's moments (ms since the epoch): from just before it began to just after it ended */
+const faults: Array<{ what: string; from: number; to: number }> = [];
+/**
+ * A delivery in flight at a fault: Slack took it at most this long before the fault began (its
+ * outcome could not be recorded) or after it ended (recorded on a connection the fault broke).
+ */
+const IN_FLIGHT_MS = 5_000;
+
+async function fault(what: string, act: () => Promise<void>): Promise<void> {
+  const from = Date.now();
+  await act();
+  faults.push({ what, from, to: Date.now() });
+}
 
 const q = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await pool.query<T>(sql, params)).rows;
 
@@ -84,7 +97,7 @@ function startRun(): void {
 }
 
 async function restartPg(mode: 'fast' | 'immediate'): Promise<void> {
-  await cluster.restart(mode);
+  await fault(`PostgreSQL restart (${mode})`, () => cluster.restart(mode));
   await holdTransactions();
 }
 
@@ -174,9 +187,11 @@ describe('chaos', () => {
     expect(change.code, change.stderr).toBe(0);
     resets.push('https://git/pr/chaos-1');
     await new Promise((r) => setTimeout(r, 300));
-    await redis.kill();
-    await new Promise((r) => setTimeout(r, 500));
-    await redis.start();
+    await fault('Redis killed and restarted empty', async () => {
+      await redis.kill();
+      await new Promise((r) => setTimeout(r, 500));
+      await redis.start();
+    });
     await load;
     slack.refuse = false;
     await until(async () => (await absorbed('k')) === 100 && (await unannounced()) === 0, 30_000);
@@ -188,16 +203,20 @@ describe('chaos', () => {
     const before = slack.messages.length;
     const requests = slack.requests;
     await violations('s', 60, 40); // a digest every few batches while Slack refuses
-    const held = (await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'pending' AND channel = 'slack'`))[0]!.n;
-    expect(held).toBeGreaterThan(3);
     // a long outage in compressed time: every held message retried many times at the capped backoff
     await until(() => slack.requests - requests > 25 * 3, 30_000);
     expect((await q<{ n: number }>(`SELECT count(*)::int AS n FROM shadowgate.notifications WHERE status = 'failed'`))[0]!.n).toBe(0);
+    // the backlog when Slack comes back: the messages held back by failed attempts (messages made
+    // after that, e.g. escalations of investigations coming due meanwhile, go out on their own)
+    const held = await q<{ text: string }>(`SELECT body->>'text' AS text FROM shadowgate.notifications
+                                             WHERE status = 'pending' AND channel = 'slack' AND attempts > 0`);
+    expect(held.length).toBeGreaterThan(3);
     slack.refuse = false;
     await until(deliveriesSettled, 30_000);
-    const posts = slack.messages.length - before;
-    expect(posts).toBeLessThan(held); // digests of the held messages, not one post each
-    expect(slack.messages.slice(before).some((m) => m.text.includes('held back'))).toBe(true);
+    const posts = slack.messages.slice(before).filter((m) => held.some((h) => m.text.includes(h.text)));
+    expect(held.filter((h) => !posts.some((m) => m.text.includes(h.text)))).toEqual([]); // every one delivered
+    expect(posts.length).toBeLessThan(held.length); // in digests, not one post each
+    expect(posts.some((m) => m.text.includes('held back'))).toBe(true);
   });
 
   it('a statement over 10,000 owners: absorbed, one bounded digest, a timer for every fingerprint', async () => {
@@ -229,12 +248,18 @@ describe('chaos', () => {
 
   it('afterwards: each fingerprint announced once, every due timer fired, every clock reset applied', async () => {
     await until(deliveriesSettled, 60_000);
-    // every notification's text reached Slack once; twice at most where an attempt was in flight at a fault
-    const sent = await q<{ id: number; text: string }>(`SELECT id, body->>'text' AS text FROM shadowgate.notifications WHERE channel = 'slack'`);
-    const copies = sent.map((n) => slack.messages.filter((m) => m.text.includes(n.text)).length);
-    expect(copies.filter((k) => k === 0)).toHaveLength(0);
-    expect(copies.filter((k) => k > 2)).toHaveLength(0);
-    expect(copies.filter((k) => k === 2).length).toBeLessThanOrEqual(2);
+    // every notification's text reached Slack once; twice at most, and then only where the first
+    // copy was in flight at a fault, or outlived its attempt's client timeout (a slow endpoint:
+    // the machine is loaded) and so was retried
+    const sent = await q<{ id: number; text: string; last_error: string | null }>(
+      `SELECT id, body->>'text' AS text, last_error FROM shadowgate.notifications WHERE channel = 'slack'`);
+    const copies = sent.map((n) => ({ id: n.id, lastError: n.last_error, arrived: slack.messages.filter((m) => m.text.includes(n.text)).map((m) => m.at) }));
+    const inFlightAtFault = (at: number) => faults.some((f) => at >= f.from - IN_FLIGHT_MS && at <= f.to + IN_FLIGHT_MS);
+    const timedOut = (lastError: string | null) => /timeout|aborted/i.test(lastError ?? '');
+    const report = JSON.stringify({ faults, copies: copies.filter((c) => c.arrived.length !== 1) });
+    expect(copies.filter((c) => c.arrived.length === 0), report).toEqual([]);
+    expect(copies.filter((c) => c.arrived.length > 2), report).toEqual([]);
+    expect(copies.filter((c) => c.arrived.length === 2 && !inFlightAtFault(c.arrived[0]!) && !timedOut(c.lastError)), report).toEqual([]);
     // a fingerprint is named in one violation digest only
     const named = new Map<string, number>();
     for (const n of sent) for (const m of n.text.matchAll(/fingerprint #(\d+)$/gm)) named.set(m[1]!, (named.get(m[1]!) ?? 0) + 1);

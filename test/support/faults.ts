@@ -130,8 +130,8 @@ export async function startRedisServer(): Promise<RedisServer> {
 
 export interface FlakySlack {
   url: string;
-  /** every message taken, in order of arrival */
-  messages: Array<{ text: string; blocks?: unknown[] }>;
+  /** every message taken, in order of arrival, with the moment it arrived (ms since the epoch) */
+  messages: Array<{ text: string; blocks?: unknown[]; at: number }>;
   /** every request, refused ones included */
   requests: number;
   /** answers 503 to every request while true (an outage), `status` when set (e.g. 404: a revoked webhook) */
@@ -159,7 +159,7 @@ export async function flakySlack(): Promise<FlakySlack> {
       sink.inFlight -= 1;
       if (sink.status) return void res.writeHead(sink.status).end('no_service');
       if (sink.refuse) return void res.writeHead(503).end('unavailable');
-      sink.messages.push(JSON.parse(body));
+      sink.messages.push({ ...JSON.parse(body), at: Date.now() });
       res.writeHead(200).end('ok');
     });
   });

@@ -1,8 +1,8 @@
 // The chaos suite: `shadowgate run` (the real process) against a PostgreSQL cluster and a Redis of
 // this test's own, which are killed and restarted under load, with a Slack that refuses for a long
 // stretch (time compressed through configuration: retries every 50-300 ms instead of 2 s-5 min),
-// a 10,000-owner statement and transactions held open all along in another database and in this
-// one. It asserts: nothing absorbed is lost, each fingerprint is announced in one digest, delivered
+// poison rows, a 10,000-owner statement and transactions held open all along in another database
+// and in this one. It asserts: nothing absorbed is lost, each fingerprint is announced in one digest, delivered
 // once (at most one duplicate where a delivery was in flight at a fault), every due timer fired,
 // every clock reset applied, and SIGTERM ends the process within 10 s even with the database gone.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,6 +14,7 @@ import { migrateSchema } from '../shared/db/schema-migration.js';
 import { projectRoot } from '../shared/paths.js';
 import { flakySlack, startPgCluster, startRedisServer, type FlakySlack, type PgCluster, type RedisServer } from './support/faults.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { protectTable } from '../shared/db/protection.js';
 import { smtpSink, until } from './support/sinks.js';
 import { cli } from './support/cli.js';
 
@@ -128,6 +129,10 @@ beforeAll(async () => {
   pool.on('error', () => undefined);
   await seedProjects(pool);
   await createDocs(pool, 2);
+  // rows owned by NULL and by the string '<null>', for the poison rows
+  await pool.query(`CREATE TABLE public.notes (project_id text, body text)`);
+  await pool.query(`INSERT INTO public.notes VALUES (NULL, 'poison'), ('<null>', 'poison'), ('aa', 'poison')`);
+  await protectTable(pool, 'public.notes');
   await pool.query('SELECT shadowgate.grant_app($1)', [APP_ROLE]);
   const appUrl = new URL(cluster.url('sg'));
   appUrl.username = APP_ROLE;
@@ -166,6 +171,31 @@ describe('chaos', () => {
     await until(async () => (await absorbed('h')) === 20 && (await unannounced()) === 0, 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(slack.messages.some((m) => m.text.includes('owner h19'))).toBe(true);
+  });
+
+  it('poison rows (owners NULL and "<null>" in one transaction, a forged unreadable key, a forged huge count) block no other violation', async () => {
+    const [notes] = await q<{ id: number }>(`SELECT id FROM shadowgate.protected_tables WHERE table_name = 'public.notes'`);
+    const c = await app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`SELECT count(*) FROM notes`);
+      await c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff')`); // not UTF-8: only the application could have forged it
+      await c.query(`SELECT set_config(shadowgate.memo_key($1, 'r', 'x', 'aa'), '9223372036854775807', true)`, [notes!.id]);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    await violations('p', 10); // every other violation after them: absorbed and announced
+    await until(async () => (await absorbed('p')) === 10 && (await unannounced()) === 0, 30_000);
+    const poison = await q<{ row_project_id: string | null; occurrences: string }>(
+      `SELECT v.row_project_id, v.occurrences FROM shadowgate.violation_fingerprints v
+         JOIN shadowgate.protected_tables t ON t.table_name = v.table_name WHERE t.table_name = 'public.notes' ORDER BY 1 NULLS FIRST`);
+    expect(poison.map((f) => [f.row_project_id, Number(f.occurrences)])).toEqual([[null, 1], ['<null>', 1], ['aa', 2147483647]]);
+    expect((await q<{ error: string }>(`SELECT error FROM shadowgate.audit_quarantine`)).map((r) => r.error)).toEqual([
+      expect.stringMatching(/^unreadable key/),
+    ]);
+    expect(exitedEarly, runOut).toBe(false);
   });
 
   it('a PostgreSQL restart and a crash under load: the process stays up, everything absorbed is announced', async () => {

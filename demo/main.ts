@@ -22,11 +22,10 @@ import { openTimers } from '../shared/db/timers.js';
 import { notificationCounts } from '../shared/db/notifications.js';
 import { changePhase } from '../shared/db/phase-change.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
-import { buildReport } from '../shared/domain/report.js';
+import { buildReport, reportMarkdown } from '../shared/domain/report.js';
 import { closeRuntime, connectRedis, openRuntime } from '../shared/jobs/runtime.js';
 import { wakeDueTimers } from '../shared/jobs/timers.js';
 import { startPipeline } from '../cli/commands/run.js';
-import { reportMarkdown } from '../cli/commands/report.js';
 import { bold, gray, green, ok, red } from '../cli/output.js';
 import { slackSink, smtpSink } from './sinks.js';
 

@@ -67,6 +67,7 @@ DECLARE
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
     WITH taken AS (DELETE FROM shadowgate.audit_inbox RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN
@@ -90,6 +91,44 @@ BEGIN
         END;
     END LOOP;
     RETURN v_events;
+END $$;
+
+--
+-- Name: absorb_coverage(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.absorb_coverage() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH moved AS (
+        DELETE FROM shadowgate.coverage_inbox RETURNING *
+    ), counted AS (
+        SELECT s.project_id, coalesce(r.id, t.id) AS table_id,
+               CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END AS operation,
+               count(DISTINCT m.txid) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
+          FROM moved m
+          JOIN shadowgate.rls_migration_status s ON s.project_id = m.context_project_id AND s.migration_phase = 'shadow'
+          JOIN shadowgate.protected_tables t ON t.id = m.table_id
+          JOIN pg_roles u ON u.rolname = m.user_name
+          LEFT JOIN shadowgate.protected_tables r ON r.table_oid = pg_partition_root(t.table_oid)
+         WHERE m.op IN ('r', 'i', 'u', 'd')
+           AND NOT txid_visible_in_snapshot(m.txid, s.shadow_started_snapshot)
+           AND has_table_privilege(u.oid, t.table_oid,
+                                   CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END)
+         GROUP BY 1, 2, 3
+    )
+    INSERT INTO shadowgate.coverage AS c (project_id, table_id, operation, transactions, first_seen, last_seen)
+    SELECT * FROM counted ORDER BY 1, 2, 3
+    ON CONFLICT (project_id, table_id, operation) DO UPDATE SET
+        transactions = c.transactions + EXCLUDED.transactions,
+        first_seen = least(c.first_seen, EXCLUDED.first_seen),
+        last_seen = greatest(c.last_seen, EXCLUDED.last_seen);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END $$;
 
 --
@@ -863,6 +902,7 @@ BEGIN
         shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
         shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text) TO %I', role_name);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.observe(integer, text) TO %I', role_name);  -- coverage: 008_coverage.sql
 END $$;
 
 --
@@ -1046,6 +1086,33 @@ BEGIN
 END $$;
 
 --
+-- Name: observe(integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.observe(tid integer, op text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    memo text;
+    ignored text;
+BEGIN
+    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL THEN RETURN true; END IF;
+    memo := 'shadowgate.observed_' || tid || op;
+    IF current_setting(memo, true) = '1' OR current_setting('transaction_read_only') = 'on' THEN
+        RETURN true;
+    END IF;
+    BEGIN
+        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op)
+        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, tid, op);
+        ignored := set_config(memo, '1', true);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not record coverage: %', SQLERRM;
+    END;
+    RETURN true;
+END $$;
+
+--
 -- Name: on_ddl_end(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1157,6 +1224,19 @@ BEGIN
     DELETE FROM shadowgate.protected_tables p
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = p.table_oid;
+END $$;
+
+--
+-- Name: open_coverage_window(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.open_coverage_window() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM shadowgate.coverage WHERE project_id = NEW.project_id;
+    RETURN NULL;
 END $$;
 
 --
@@ -1359,7 +1439,7 @@ BEGIN
         arms := arms || format('(%s AND %s = ANY (%s) AND %sshadowgate.note_row(%s, %L, CASE WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
                                unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, declared, quote_ident(t.column_name));
     END IF;
-    RETURN array_to_string(arms, ' OR ');
+    RETURN shadowgate.with_observation(tid, op, shadow, array_to_string(arms, ' OR '));  -- coverage: 008_coverage.sql
 END $$;
 
 --
@@ -1744,6 +1824,38 @@ CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
     AS $$ SELECT set_config('shadowgate.project_id', coalesce(p_project, ''), true) $$;
 
 --
+-- Name: set_required_coverage(text, text[], text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.set_required_coverage(p text, p_tables text[], p_ops text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    bad text;
+    n integer;
+BEGIN
+    PERFORM 1 FROM shadowgate.project_registry WHERE project_id = p FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown project "%"', p USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT x.tbl INTO bad FROM unnest(p_tables) AS x(tbl)
+     WHERE x.tbl IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM shadowgate.protected_tables t WHERE t.table_oid = to_regclass(x.tbl))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table "%" is not protected (shadowgate protect)', bad USING ERRCODE = 'undefined_table';
+    END IF;
+    DELETE FROM shadowgate.coverage_requirements WHERE project_id = p;
+    INSERT INTO shadowgate.coverage_requirements (project_id, table_id, operation)
+    SELECT DISTINCT p, t.id, x.op
+      FROM unnest(p_tables, p_ops) AS x(tbl, op)
+      LEFT JOIN shadowgate.protected_tables t ON t.table_oid = to_regclass(x.tbl);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+--
 -- Name: shadow_transactions(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1833,6 +1945,19 @@ CREATE FUNCTION shadowgate.txn_sequence(seq_no integer) RETURNS regclass
     AS $$ SELECT format('shadowgate.%I', 'txn_' || seq_no)::regclass $$;
 
 --
+-- Name: with_observation(integer, text, text[], text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.with_observation(tid integer, op text, shadow text[], rule text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN cardinality(shadow) = 0 OR op NOT IN ('r', 'i', 'u', 'd') THEN rule
+           ELSE format('(SELECT CASE WHEN current_setting(''shadowgate.project_id'', true) = ANY (%L::text[]) THEN shadowgate.observe(%s, %L) ELSE true END) AND (%s)',
+                       shadow, tid, op, rule) END
+$$;
+
+--
 -- Name: audit_quarantine; Type: TABLE; Schema: shadowgate; Owner: -
 --
 
@@ -1882,6 +2007,45 @@ ALTER TABLE shadowgate.changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: coverage; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE TABLE shadowgate.coverage (
+    project_id character varying(50) NOT NULL,
+    table_id integer NOT NULL,
+    operation character varying(10) NOT NULL,
+    transactions bigint NOT NULL,
+    first_seen timestamp with time zone NOT NULL,
+    last_seen timestamp with time zone NOT NULL,
+    CONSTRAINT coverage_operation_check CHECK (((operation)::text = ANY ((ARRAY['SELECT'::character varying, 'INSERT'::character varying, 'UPDATE'::character varying, 'DELETE'::character varying])::text[])))
+);
+
+--
+-- Name: coverage_inbox; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE UNLOGGED TABLE shadowgate.coverage_inbox (
+    txid bigint NOT NULL,
+    logged_at timestamp with time zone DEFAULT now() NOT NULL,
+    context_project_id text,
+    user_name text NOT NULL,
+    table_id integer NOT NULL,
+    op text NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='10000');
+
+--
+-- Name: coverage_requirements; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE TABLE shadowgate.coverage_requirements (
+    project_id character varying(50) NOT NULL,
+    table_id integer,
+    operation character varying(10) NOT NULL,
+    CONSTRAINT coverage_requirements_operation_check CHECK (((operation)::text = ANY ((ARRAY['SELECT'::character varying, 'INSERT'::character varying, 'UPDATE'::character varying, 'DELETE'::character varying])::text[])))
 );
 
 --
@@ -2427,6 +2591,20 @@ ALTER TABLE ONLY shadowgate.changes
     ADD CONSTRAINT changes_pkey PRIMARY KEY (id);
 
 --
+-- Name: coverage coverage_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage
+    ADD CONSTRAINT coverage_pkey PRIMARY KEY (project_id, table_id, operation);
+
+--
+-- Name: coverage_requirements coverage_requirements_project_id_table_id_operation_key; Type: CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage_requirements
+    ADD CONSTRAINT coverage_requirements_project_id_table_id_operation_key UNIQUE NULLS NOT DISTINCT (project_id, table_id, operation);
+
+--
 -- Name: drift_log drift_log_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
 --
 
@@ -2743,6 +2921,12 @@ CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit
 CREATE TRIGGER check_project_id BEFORE INSERT OR UPDATE OF project_id ON shadowgate.project_registry FOR EACH ROW EXECUTE FUNCTION shadowgate.check_project_id();
 
 --
+-- Name: rls_migration_status coverage_window; Type: TRIGGER; Schema: shadowgate; Owner: -
+--
+
+CREATE TRIGGER coverage_window AFTER UPDATE OF shadow_started_snapshot ON shadowgate.rls_migration_status FOR EACH ROW EXECUTE FUNCTION shadowgate.open_coverage_window();
+
+--
 -- Name: events events_notify; Type: TRIGGER; Schema: shadowgate; Owner: -
 --
 
@@ -2790,6 +2974,34 @@ CREATE TRIGGER rule_change_project AFTER DELETE OR UPDATE OF project_id, access_
 
 ALTER TABLE ONLY shadowgate.changes
     ADD CONSTRAINT changes_project_id_fkey FOREIGN KEY (project_id) REFERENCES shadowgate.project_registry(project_id) ON DELETE CASCADE;
+
+--
+-- Name: coverage coverage_project_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage
+    ADD CONSTRAINT coverage_project_id_fkey FOREIGN KEY (project_id) REFERENCES shadowgate.project_registry(project_id) ON DELETE CASCADE;
+
+--
+-- Name: coverage_requirements coverage_requirements_project_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage_requirements
+    ADD CONSTRAINT coverage_requirements_project_id_fkey FOREIGN KEY (project_id) REFERENCES shadowgate.project_registry(project_id) ON DELETE CASCADE;
+
+--
+-- Name: coverage_requirements coverage_requirements_table_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage_requirements
+    ADD CONSTRAINT coverage_requirements_table_id_fkey FOREIGN KEY (table_id) REFERENCES shadowgate.protected_tables(id) ON DELETE CASCADE;
+
+--
+-- Name: coverage coverage_table_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.coverage
+    ADD CONSTRAINT coverage_table_id_fkey FOREIGN KEY (table_id) REFERENCES shadowgate.protected_tables(id) ON DELETE CASCADE;
 
 --
 -- Name: eligibility_state eligibility_state_project_id_fkey; Type: FK CONSTRAINT; Schema: shadowgate; Owner: -
@@ -2852,6 +3064,12 @@ ALTER TABLE ONLY shadowgate.tool_call_lines
 --
 
 REVOKE ALL ON FUNCTION shadowgate.absorb_audit() FROM PUBLIC;
+
+--
+-- Name: FUNCTION absorb_coverage(); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.absorb_coverage() FROM PUBLIC;
 
 --
 -- Name: FUNCTION absorb_rows(p_rows shadowgate.audit_inbox[]); Type: ACL; Schema: shadowgate; Owner: -
@@ -3064,6 +3282,12 @@ REVOKE ALL ON FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner 
 REVOKE ALL ON FUNCTION shadowgate.notify_events() FROM PUBLIC;
 
 --
+-- Name: FUNCTION observe(tid integer, op text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.observe(tid integer, op text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION on_ddl_end(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3092,6 +3316,12 @@ REVOKE ALL ON FUNCTION shadowgate.on_rule_change() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.on_sql_drop() FROM PUBLIC;
+
+--
+-- Name: FUNCTION open_coverage_window(); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.open_coverage_window() FROM PUBLIC;
 
 --
 -- Name: FUNCTION open_record(first_key text); Type: ACL; Schema: shadowgate; Owner: -
@@ -3196,6 +3426,12 @@ REVOKE ALL ON FUNCTION shadowgate.set_phase(p text, p_to shadowgate.migration_ph
 REVOKE ALL ON FUNCTION shadowgate.set_project_context(p_project text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION set_required_coverage(p text, p_tables text[], p_ops text[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.set_required_coverage(p text, p_tables text[], p_ops text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION shadow_transactions(p text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3230,6 +3466,12 @@ REVOKE ALL ON FUNCTION shadowgate.txn_count(p_seq_no integer) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.txn_sequence(seq_no integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION with_observation(tid integer, op text, shadow text[], rule text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.with_observation(tid integer, op text, shadow text[], rule text) FROM PUBLIC;
 
 --
 -- Name: shadowgate_ddl_end; Type: EVENT TRIGGER; Schema: -; Owner: -

@@ -33,6 +33,21 @@ export function registerProject(program: Command): void {
     });
 
   project
+    .command('set <id>')
+    .description("change a project's settings")
+    .option('--require-coverage <list>', 'what it must have exercised in its current shadow window before it may enforce (an exit criterion; default: coverage shown in report, not required), comma-separated: an operation (select, insert, update, delete: on every protected table) or table:operation (e.g. public.docs:update); "none": not required. Replaces the previous list')
+    .action(async (id: string, o) => {
+      if (o.requireCoverage === undefined) throw new InputError('nothing to set: give --require-coverage');
+      const { describeRequirement, parseCoverageSpec } = await import('../../shared/domain/coverage.js');
+      const { setRequiredCoverage } = await import('../../shared/db/coverage.js');
+      const required = parseCoverageSpec(o.requireCoverage);
+      await withDb((pool) => setRequiredCoverage(pool, id, required));
+      console.log(ok(required.length
+        ? `${id} must exercise in shadow before enforcing: ${required.map(describeRequirement).join(', ')}`
+        : `${id}: coverage shown, not required`));
+    });
+
+  project
     .command('permit <reader> <target>')
     .description('let a shared project read the rows of another (the reader\'s shadow clock restarts at once)')
     .option('--actor <name>', 'who (default: $SHADOWGATE_ACTOR or the OS user)')

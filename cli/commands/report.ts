@@ -1,26 +1,12 @@
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors.js';
-import type { Report } from '../../shared/domain/report.js';
 import { parseNow, withDb } from '../context.js';
 import { bold, green, printJson, red, day, yellow } from '../output.js';
-
-export function reportMarkdown(r: Report): string {
-  const lines = [`# Shadow phase report`, '', `Generated: ${r.generated_at}`, '',
-    `Projects in shadow: ${r.total_projects}, eligible: ${r.eligible_count}`, ''];
-  for (const [id, p] of Object.entries(r.projects)) {
-    lines.push(`## ${id} (${p.access_level}${p.legacy_owner ? ', legacy owner' : ''}): ${p.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}${p.overdue ? ', OVERDUE' : ''}`, '');
-    for (const c of p.criteria) lines.push(`- ${c.line}${c.met_at ? ` (met on ${c.met_at.slice(0, 10)} at the earliest)` : ''}`);
-    lines.push(`- Recommendation: ${p.recommendation}`);
-    if (p.enforce_deadline) lines.push(`- ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);
-    lines.push('');
-  }
-  return lines.join('\n');
-}
 
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('exit criteria of every project in shadow: ELIGIBLE / NOT ELIGIBLE and what to do')
+    .description('exit criteria of every project in shadow: ELIGIBLE / NOT ELIGIBLE and what to do, and its coverage: transactions per protected table and operation in the shadow window, tables never touched, required operations missing (project set --require-coverage)')
     .option('--project <id>', 'one project')
     .option('--json', 'the seed\'s JSON shape, extended')
     .option('--markdown', 'Markdown')
@@ -30,7 +16,7 @@ export function registerReport(program: Command): void {
       const now = await parseNow(o.now);
       const { requireProjects } = await import('../../shared/db/projects.js');
       const { absorbAndLoadStats } = await import('../../shared/db/stats.js');
-      const { buildReport } = await import('../../shared/domain/report.js');
+      const { buildReport, coverageLines, reportMarkdown } = await import('../../shared/domain/report.js');
       const { doctorWarning } = await import('../../shared/db/doctor.js');
       const [report, warning] = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
@@ -47,6 +33,7 @@ export function registerReport(program: Command): void {
           console.log(`  Unreviewed: ${p.unreviewed_count}`);
           console.log(`  Recommendation: ${p.recommendation}`);
           if (p.enforce_deadline) console.log(`  ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);
+          for (const line of coverageLines(p.coverage)) console.log(`  ${line}`);
         }
         console.log(bold(`Summary: ${report.total_projects} project(s) in shadow, ${report.eligible_count} eligible`));
         if (warning) console.log(yellow(warning));

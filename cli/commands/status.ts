@@ -5,12 +5,13 @@ import { phaseColor, printJson, red } from '../output.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('every project, its phase and the days in it; OVERDUE past its enforcing deadline; deliveries in trouble; audit rows quarantined')
+    .description('every project, its phase and the days in it; OVERDUE past its enforcing deadline; deliveries in trouble; audit rows quarantined; for a project in shadow, the required coverage it has not exercised yet')
     .option('--json', 'machine-readable output: {projects, deliveries, quarantine: {rows, newest_at, newest_error}}')
     .option('--now <iso>', 'count days up to this time')
     .action(async (o) => {
       const now = await parseNow(o.now);
       const { daysBetween, evaluateEligibility } = await import('../../shared/domain/eligibility.js');
+      const { describePair, missingCoverage } = await import('../../shared/domain/coverage.js');
       const { loadStats } = await import('../../shared/db/stats.js');
       const { deliveryWarning } = await import('../../shared/db/notifications.js');
       const { quarantineSummary, quarantineWarning } = await import('../../shared/db/intake.js');
@@ -27,12 +28,15 @@ export function registerStatus(program: Command): void {
           shadow_started_at: s.shadowStartedAt,
           enforce_deadline: e.enforceDeadline,
           overdue: e.overdue,
+          // required (project set --require-coverage) and not exercised in the current shadow window
+          coverage_missing: s.phase === 'shadow' ? missingCoverage(s.coverage) : [],
         };
       });
       if (o.json) return printJson({ projects: rows, deliveries, quarantine });
       for (const r of rows) {
         const deadline = r.enforce_deadline ? (r.overdue ? red(` OVERDUE since ${r.enforce_deadline.toISOString()}`) : ` enforce before ${r.enforce_deadline.toISOString()}`) : '';
-        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}${deadline}`);
+        const missing = r.coverage_missing.length ? red(` coverage missing: ${r.coverage_missing.map(describePair).join(', ')}`) : '';
+        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))} ${r.days_in_phase} day${r.days_in_phase === 1 ? '' : 's'}${deadline}${missing}`);
       }
       if (deliveries) console.log(red(deliveries));
       const quarantined = quarantineWarning(quarantine);

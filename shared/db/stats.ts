@@ -1,5 +1,7 @@
 import type { ProjectStats } from '../domain/eligibility.js';
 import type { AccessLevel, Phase } from '../domain/phase.js';
+import { NO_COVERAGE } from '../domain/coverage.js';
+import { loadCoverage } from './coverage.js';
 import { absorbAudit } from './intake.js';
 import type { Queryable } from './pool.js';
 import { queryRows } from './sql.js';
@@ -39,6 +41,7 @@ export async function absorbAndLoadStats(db: Queryable, projectIds?: readonly st
 /** Stats of the given projects (all when omitted), in registration order. */
 export async function loadStats(db: Queryable, projectIds?: readonly string[]): Promise<ProjectStatsRow[]> {
   const rows = await queryRows<StatsRow>(db, 'project-stats', [projectIds ?? null]);
+  const coverage = await loadCoverage(db, projectIds);
   return rows.map((r) => ({
     projectId: r.project_id,
     name: r.name,
@@ -56,5 +59,6 @@ export async function loadStats(db: Queryable, projectIds?: readonly string[]): 
     unreviewedFingerprints: r.unreviewed_fingerprints,
     fingerprints: r.fingerprints,
     ineligibleSeenAt: r.ineligible_seen_at,
+    coverage: coverage.get(r.project_id) ?? NO_COVERAGE,
   }));
 }

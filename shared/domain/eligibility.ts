@@ -1,6 +1,7 @@
 import { DAY } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import { addBusinessDays, formatLocal, type Calendar } from './business-days.js';
+import { type Coverage, describePair, missingCoverage } from './coverage.js';
 import type { AccessLevel, Phase } from './phase.js';
 
 /** What the database knows of one project, as loaded by shared/db/stats.ts. */
@@ -23,10 +24,12 @@ export interface ProjectStats {
   fingerprints: number;
   /** the last moment the eligibility worker saw the project not eligible in its current shadow window */
   ineligibleSeenAt: Date | null;
+  /** what it exercised in its current shadow window, and what it must have exercised */
+  coverage: Coverage;
 }
 
 export interface Criterion {
-  name: 'duration' | 'transactions' | 'violations' | 'review';
+  name: 'duration' | 'transactions' | 'violations' | 'review' | 'coverage';
   met: boolean;
   line: string;
   /** what was measured, and the threshold it is held against */
@@ -73,9 +76,24 @@ export function minShadowDaysOf(s: Pick<ProjectStats, 'minShadowDays' | 'legacyO
   return s.legacyOwner ? Math.max(own, t.legacyMinShadowDays) : own;
 }
 
+/** The coverage criterion, when the project requires some (default: shown, not required). */
+function coverageCriterion(c: Coverage): Criterion[] {
+  if (c.required.length === 0) return [];
+  const missing = missingCoverage(c);
+  return [{
+    name: 'coverage',
+    met: missing.length === 0,
+    value: missing.length,
+    threshold: 0,
+    line: missing.length === 0
+      ? `Coverage: every required operation exercised ✓`
+      : `Coverage: not exercised in this shadow window: ${missing.map(describePair).join(', ')}`,
+  }];
+}
+
 /**
  * The exit criteria for a project in shadow: >= min days on the shadow clock, >= min transactions,
- * 0 unresolved violations, every violation reviewed; and the maximum-duration rule: past the
+ * 0 unresolved violations, every violation reviewed, the required coverage if any; and the maximum-duration rule: past the
  * maximum with every criterion met, the project must be enforced within N business days of the
  * moment it started lingering. Pure: takes the data, the time and the calendar.
  */
@@ -129,6 +147,7 @@ export function evaluateEligibility(s: ProjectStats, t: Thresholds, now: Date, c
           ? `Review: ${s.fingerprints === 0 ? 'nothing to review' : `${s.fingerprints}/${s.fingerprints} fingerprints reviewed`} ✓`
           : `Review: ${s.fingerprints - s.unreviewedFingerprints}/${s.fingerprints} fingerprints reviewed (${plural(s.unreviewedFingerprints, 'unreviewed fingerprint')})`,
     },
+    ...coverageCriterion(s.coverage),
   ];
   const eligible = inShadow && criteria.every((c) => c.met);
   // the story's "> 14 days": as soon as the maximum has passed

@@ -248,7 +248,7 @@ BEGIN
         arms := arms || format('(%s AND %s = ANY (%s) AND %sshadowgate.note_row(%s, %L, CASE WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
                                unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, declared, quote_ident(t.column_name));
     END IF;
-    RETURN array_to_string(arms, ' OR ');
+    RETURN shadowgate.with_observation(tid, op, shadow, array_to_string(arms, ' OR '));  -- coverage: 008_coverage.sql
 END $$;
 
 -- Why shadowgate cannot compose with the table's own policies (NULL: it can). Such a table is
@@ -411,6 +411,7 @@ BEGIN
         shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
         shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
         shadowgate.note(integer, text, text, text) TO %I', role_name);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.observe(integer, text) TO %I', role_name);  -- coverage: 008_coverage.sql
 END $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate FROM PUBLIC;

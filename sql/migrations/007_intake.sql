@@ -196,6 +196,7 @@ DECLARE
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
+    PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
     WITH taken AS (DELETE FROM shadowgate.audit_inbox RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN

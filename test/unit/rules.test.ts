@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addBusinessDays, businessDaysElapsed, formatLocal, UTC_CALENDAR } from '../../shared/domain/business-days.js';
 import { evaluateEligibility, type ProjectStats } from '../../shared/domain/eligibility.js';
+import { NO_COVERAGE } from '../../shared/domain/coverage.js';
 import { orderBlockers, transitionError } from '../../shared/domain/transitions.js';
 import { DEFAULT_THRESHOLDS, parseBatch, parseRolloutOrder } from '../../shared/config.js';
 import { DAY } from '../../shared/clock.js';
@@ -35,6 +36,7 @@ const base: ProjectStats = {
   projectId: 'io', accessLevel: 'super', legacyOwner: true, minShadowDays: 14, phase: 'shadow',
   updatedAt: new Date('2026-01-01T00:00:00Z'), shadowStartedAt: new Date('2026-01-01T00:00:00Z'),
   transactions: 5000, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
+  coverage: NO_COVERAGE,
 };
 const at = (days: number) => new Date(base.shadowStartedAt!.getTime() + days * DAY);
 

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY } from '../shared/clock.js';
+import { addProject } from '../shared/db/projects.js';
+import { protectTable } from '../shared/db/protection.js';
+import { absorbAudit } from '../shared/db/intake.js';
+import { loadCoverage } from '../shared/db/coverage.js';
+import { resetShadowClock } from '../shared/db/phases.js';
+import { asApp, createTestDb, type TestDb } from './support/db.js';
+import { cli } from './support/cli.js';
+import { setPhase } from './support/seed.js';
+
+// Coverage through a real application role running real statements under the generated policies:
+// what a project in shadow exercised, per protected table and operation, in its shadow window.
+let db: TestDb & { grantApp(): Promise<void> };
+let env: Record<string, string>;
+const run = (...args: string[]) => cli(args, env);
+const ago = (days: number) => new Date(Date.now() - days * DAY);
+
+/** Named fixture: projects in every phase, two protected tables with rows of each, granted. */
+async function projectsAndTables(): Promise<void> {
+  for (const p of ['sa', 'sb', 'en', 'pe']) await addProject(db.pool, { projectId: p, accessLevel: 'isolated' });
+  for (const t of ['notes', 'files', 'logs']) {
+    await db.pool.query(`CREATE TABLE public.${t} (id serial PRIMARY KEY, project_id text NOT NULL, v int NOT NULL DEFAULT 0)`);
+    await db.pool.query(`INSERT INTO public.${t} (project_id) SELECT p FROM unnest('{sa,sb,en,pe}'::text[]) p, generate_series(1, 3)`);
+    await protectTable(db.pool, `public.${t}`);
+  }
+  await db.grantApp();
+  // the role may read logs but not delete from it: a forged DELETE there must not count
+  await db.pool.query(`REVOKE DELETE ON public.logs FROM "${db.appRole}"`);
+  await setPhase(db.pool, 'en', 'shadow');
+  await setPhase(db.pool, 'en', 'enforcing');
+}
+
+/** The coverage of one project as `table OPERATION` -> transactions, after absorbing the inbox. */
+async function exercised(project: string): Promise<Record<string, number>> {
+  await absorbAudit(db.pool);
+  const c = (await loadCoverage(db.pool, [project])).get(project)!;
+  return Object.fromEntries(c.observed.map((o) => [`${o.table} ${o.operation}`, o.transactions]));
+}
+
+beforeAll(async () => {
+  db = await createTestDb(import.meta.url);
+  env = { DATABASE_URL: db.url, SHADOWGATE_MIN_TRANSACTIONS: '0' };
+  await projectsAndTables();
+});
+afterAll(async () => db?.drop());
+
+describe('coverage', () => {
+  it("counts a shadow tenant's SELECT and UPDATE per transaction, lists the tables it never touched; enforcing and pending tenants add nothing", async () => {
+    await setPhase(db.pool, 'sa', 'shadow', ago(8));
+    await asApp(db.app, 'sa', async (c) => {
+      await c.query(`SELECT count(*) FROM notes WHERE project_id = 'sa'`);
+      await c.query(`SELECT * FROM notes WHERE project_id = 'sa' AND id > 1`); // same transaction: counted once
+      await c.query(`UPDATE notes SET v = v + 1 WHERE project_id = 'sa'`);
+    });
+    await asApp(db.app, 'sa', (c) => c.query(`SELECT * FROM notes WHERE project_id = 'sa'`));
+    // other phases: the same statements observe nothing, for them or for sa
+    for (const p of ['en', 'pe']) {
+      await asApp(db.app, p, async (c) => {
+        await c.query('SELECT count(*) FROM files');
+        await c.query(`UPDATE notes SET v = v + 1 WHERE project_id = '${p}'`);
+        await c.query(`DELETE FROM files WHERE project_id = '${p}' AND v < 0`);
+      });
+    }
+    // a read-only transaction cannot write the inbox (stated limit); a rolled-back one is undone
+    for (const [begin, end] of [['BEGIN READ ONLY', 'COMMIT'], ['BEGIN', 'ROLLBACK']]) {
+      const c = await db.app.connect();
+      try {
+        await c.query(begin!);
+        await c.query(`SELECT shadowgate.set_project_context('sa')`);
+        await c.query(`SELECT count(*) FROM files WHERE project_id = 'sa'`);
+        await c.query(end!);
+      } finally {
+        c.release();
+      }
+    }
+    expect(await exercised('sa')).toEqual({ 'public.notes SELECT': 2, 'public.notes UPDATE': 1 });
+    expect(await exercised('en')).toEqual({});
+    expect(await exercised('pe')).toEqual({});
+    const rep = JSON.parse((await run('report', '--project', 'sa', '--json')).stdout).projects.sa.coverage;
+    expect(rep.never_touched).toEqual(['public.files', 'public.logs']);
+    expect(rep.tables.find((t: { table: string }) => t.table === 'public.notes').operations)
+      .toMatchObject({ SELECT: { transactions: 2 }, INSERT: { transactions: 0 }, UPDATE: { transactions: 1 }, DELETE: { transactions: 0 } });
+    expect(rep.required).toEqual([]);
+  });
+
+  it('a forged observation counts only for the project the role declared, on a table and operation it may use, once per transaction', async () => {
+    await setPhase(db.pool, 'sb', 'shadow', ago(8));
+    const tid = async (t: string) => (await db.pool.query(`SELECT id FROM shadowgate.protected_tables WHERE table_name = $1`, [t])).rows[0].id;
+    const [files, logs] = [await tid('public.files'), await tid('public.logs')];
+    await asApp(db.app, 'sb', async (c) => {
+      for (let i = 0; i < 3; i++) await c.query('SELECT shadowgate.observe($1, $2)', [files, 'd']);
+      await c.query('SELECT shadowgate.observe($1, $2)', [logs, 'd']); // no DELETE privilege on logs
+      await c.query('SELECT shadowgate.observe($1, $2)', [9999, 'r']); // no such table
+      await c.query(`SELECT shadowgate.observe($1, 'x''; RESET ALL; --')`, [files]); // no such operation
+    });
+    await asApp(db.app, 'en', (c) => c.query('SELECT shadowgate.observe($1, $2)', [files, 'u'])); // not in shadow
+    expect(await exercised('sb')).toEqual({ 'public.files DELETE': 1 });
+    expect(await exercised('en')).toEqual({});
+    expect(await exercised('sa')).not.toHaveProperty('public.files DELETE');
+  });
+
+  it('a clock reset empties the window; transactions committed before it stay out even when absorbed after it', async () => {
+    await setPhase(db.pool, 'sb', 'shadow', ago(8));
+    await asApp(db.app, 'sb', (c) => c.query('SELECT count(*) FROM files'));
+    await absorbAudit(db.pool);
+    await asApp(db.app, 'sb', (c) => c.query(`UPDATE files SET v = 1 WHERE project_id = 'sb'`)); // not absorbed yet
+    expect(await resetShadowClock(db.pool, 'sb', new Date(), 'tester', 'code change')).toBe(true);
+    expect(await exercised('sb')).toEqual({});
+    await asApp(db.app, 'sb', (c) => c.query('INSERT INTO files (project_id) VALUES ($1)', ['sb']));
+    expect(await exercised('sb')).toEqual({ 'public.files INSERT': 1 });
+  });
+
+  it('required coverage is an exit criterion: the gate refuses (exit 1) naming what is missing, report and status show it, and passes once exercised', async () => {
+    await setPhase(db.pool, 'sa', 'shadow', ago(8));
+    await asApp(db.app, 'sa', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'sa'`));
+    const set = await run('project', 'set', 'sa', '--require-coverage', 'select,public.files:update');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('sa must exercise in shadow before enforcing: SELECT on every protected table, UPDATE on public.files');
+    const refused = await run('migrate', '--project', 'sa', '--phase', 'enforcing');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Coverage: not exercised in this shadow window: SELECT on public.files, UPDATE on public.files, SELECT on public.logs');
+    const text = (await run('report', '--project', 'sa')).stdout;
+    expect(text).toContain('NOT ELIGIBLE');
+    expect(text).toMatch(/public\.notes: SELECT 1, INSERT –, UPDATE –, DELETE –/);
+    expect(text).toContain('public.files: never touched');
+    expect(text).toContain('missing: SELECT on public.files, UPDATE on public.files, SELECT on public.logs');
+    const md = (await run('report', '--project', 'sa', '--markdown')).stdout;
+    expect(md).toContain('| table | SELECT | INSERT | UPDATE | DELETE |');
+    expect(md).toContain('| public.notes | 1 | – | – | – |');
+    expect(md).toContain('| public.files (never touched) | MISSING | – | MISSING | – |');
+    expect(md).toContain('- Never touched: public.files, public.logs');
+    const json = JSON.parse((await run('report', '--project', 'sa', '--json')).stdout).projects.sa;
+    expect(json.coverage.required).toEqual([{ table: null, operation: 'SELECT' }, { table: 'public.files', operation: 'UPDATE' }]);
+    expect(json.criteria.at(-1)).toMatchObject({ name: 'coverage', met: false });
+    const status = await run('status');
+    expect(status.stdout).toMatch(/sa .* coverage missing: SELECT on public\.files, UPDATE on public\.files, SELECT on public\.logs/);
+    expect(status.stdout).not.toMatch(/sb .*coverage missing/);
+
+    await asApp(db.app, 'sa', async (c) => {
+      await c.query(`UPDATE files SET v = 2 WHERE project_id = 'sa'`); // its WHERE reads files: SELECT too
+      await c.query(`SELECT count(*) FROM logs WHERE project_id = 'sa'`);
+    });
+    const passed = await run('migrate', '--project', 'sa', '--phase', 'enforcing');
+    expect(passed.stderr).toBe('');
+    expect(passed.code).toBe(0);
+    const ev = (await db.pool.query(`SELECT evidence FROM shadowgate.rls_phase_history WHERE project_id = 'sa' AND to_phase = 'enforcing'`)).rows[0].evidence;
+    expect(ev.criteria.at(-1)).toMatchObject({ name: 'coverage', met: true });
+  });
+
+  it('refuses a malformed list or a table that is not protected, in one line, exit 2, changing nothing', async () => {
+    const bad: Array<[string, string]> = [['truncate', 'bad coverage item "truncate"'], ['public.nope:select', 'table "public.nope" is not protected']];
+    for (const [spec, message] of bad) {
+      const r = await run('project', 'set', 'sb', '--require-coverage', spec);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+    }
+    expect((await run('project', 'set', 'nobody', '--require-coverage', 'select')).code).toBe(2);
+    expect((await loadCoverage(db.pool, ['sb'])).get('sb')!.required).toEqual([]);
+    expect((await run('project', 'set', 'sb', '--require-coverage', 'none')).stdout).toContain('sb: coverage shown, not required');
+  });
+});

@@ -67,7 +67,7 @@ describe('start-up', () => {
     expect(got).toContain('pg');
     expect(got.filter((m) => HEAVY.includes(m))).toEqual([]);
     expect(got.filter((m) => m.startsWith('shared/db/'))).toEqual(
-      ['shared/db/intake.js', 'shared/db/notifications.js', 'shared/db/pool.js', 'shared/db/sql.js', 'shared/db/stats.js'],
+      ['shared/db/coverage.js', 'shared/db/intake.js', 'shared/db/notifications.js', 'shared/db/pool.js', 'shared/db/sql.js', 'shared/db/stats.js'],
     );
     expect(got.filter((m) => m.startsWith('shared/jobs/'))).toEqual([]);
   });

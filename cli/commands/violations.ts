@@ -23,6 +23,7 @@ export function registerViolations(program: Command): void {
       const { fingerprints, samples } = await import('../../shared/db/violations.js');
       const { requireProjects } = await import('../../shared/db/projects.js');
       const { evaluateEligibility } = await import('../../shared/domain/eligibility.js');
+      const { ownerLabel } = await import('../../shared/domain/owner.js');
       const out = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
         await absorbAudit(pool);
@@ -55,11 +56,11 @@ export function registerViolations(program: Command): void {
         console.log(bold('By fingerprint'));
         for (const f of out.fps) {
           const state = f.open_since ? red('UNREVIEWED') : f.resolution ? `reviewed: ${f.resolution} ${f.ref ?? ''}` : '-';
-          console.log(`  #${f.id ?? '?'} ${f.project_id} ${f.table_name} ${f.operation} owner=${f.row_project_id ?? 'NULL'} "${f.denied_reason}": ${f.occurrences} rows, first ${stamp(f.first_seen)}, last ${stamp(f.last_seen)}, ${state}`);
+          console.log(`  #${f.id ?? '?'} ${f.project_id} ${f.table_name} ${f.operation} owner=${ownerLabel(f.row_project_id)} "${f.denied_reason}": ${f.occurrences} rows, first ${stamp(f.first_seen)}, last ${stamp(f.last_seen)}, ${state}`);
         }
         if (out.sm.length) console.log(bold(`Newest ${out.sm.length} samples`));
         for (const s of out.sm) {
-          console.log(`  ${stamp(s.logged_at)} ${s.project_id} ${s.operation} ${s.table_name} owner=${s.row_project_id ?? 'NULL'} x${s.row_count} "${s.denied_reason}" user=${s.user_name} session=${s.session_id}`);
+          console.log(`  ${stamp(s.logged_at)} ${s.project_id} ${s.operation} ${s.table_name} owner=${ownerLabel(s.row_project_id)} x${s.row_count} "${s.denied_reason}" user=${s.user_name} session=${s.session_id}`);
         }
       }
       if (out.elig && !o.json) {

@@ -8,6 +8,7 @@ import { describedOpenTimers } from '../../shared/db/timers.js';
 import { dailyViolations } from '../../shared/db/violations.js';
 import { DAY, HOUR } from '../../shared/clock.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
+import { ownerLabel } from '../../shared/domain/owner.js';
 
 export interface DashboardState {
   generated_at: string;
@@ -94,7 +95,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         next_alert: t.due_at.toISOString(),
         fired: t.fired,
         about: t.kind === 'investigation'
-          ? `#${t.fingerprint_id} ${t.operation} ${t.table_name} owner ${t.row_project_id ?? 'NULL'} (${t.denied_reason}), ${t.occurrences} rows`
+          ? `#${t.fingerprint_id} ${t.operation} ${t.table_name} owner ${ownerLabel(t.row_project_id)} (${t.denied_reason}), ${t.occurrences} rows`
           : 'move to enforcing',
       };
     }),

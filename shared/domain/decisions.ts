@@ -1,6 +1,7 @@
 import type { Config, Thresholds } from '../config.js';
 import type { Fingerprint } from '../db/violations.js';
 import { evaluateEligibility, type Eligibility, type ProjectStats } from './eligibility.js';
+import { ownerLabel } from './owner.js';
 
 /**
  * What a phase decision saw, stored with it (rls_phase_history.evidence) and never recomputed:
@@ -61,7 +62,7 @@ function fingerprintLine(f: NonNullable<DecisionEvidence['fingerprints']>[number
   const state = f.open_since
     ? `OPEN since ${d(f.open_since)}`
     : `${f.resolution} (${f.ref})${f.rationale ? `: ${f.rationale}` : ''}, by ${f.reviewed_by} on ${d(f.reviewed_at)}`;
-  return `- #${f.id} ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}: ${f.occurrences} rows, first ${d(f.first_seen)}, last ${d(f.last_seen)}: ${state}`;
+  return `- #${f.id} ${f.operation} on ${f.table_name}, owner ${ownerLabel(f.row_project_id)}, ${f.denied_reason}: ${f.occurrences} rows, first ${d(f.first_seen)}, last ${d(f.last_seen)}: ${state}`;
 }
 
 /** One recorded decision, rendered from its evidence alone. */

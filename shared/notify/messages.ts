@@ -1,5 +1,6 @@
 import type { Fingerprint } from '../db/violations.js';
 import { formatLocal, type Calendar } from '../domain/business-days.js';
+import { ownerLabel } from '../domain/owner.js';
 
 /** The words and Block Kit blocks of every message shadowgate sends. Pure. */
 export interface Message {
@@ -22,7 +23,7 @@ function blocks(title: string, fields: Array<[string, string]>, next: string, da
 export type FingerprintInfo = Pick<Fingerprint, 'project_id' | 'table_name' | 'operation' | 'row_project_id' | 'denied_reason' | 'occurrences' | 'first_seen'> & { id: number };
 
 const violationLine = (f: FingerprintInfo) =>
-  `${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason}), owner ${f.row_project_id ?? 'NULL'}: ${f.occurrences} row access(es) so far, fingerprint #${f.id}`;
+  `${f.project_id}: would-be denied ${f.operation} on ${f.table_name} (${f.denied_reason}), owner ${ownerLabel(f.row_project_id)}: ${f.occurrences} row access(es) so far, fingerprint #${f.id}`;
 
 /**
  * A digest names at most this many fingerprints (those with the most row accesses) and counts the
@@ -60,7 +61,7 @@ export function violationDigest(top: readonly FingerprintInfo[], totals: readonl
     { type: 'header', text: { type: 'plain_text', text: (count === 1 ? `Would-be denial in ${projects[0]}` : `${count} would-be denials`).slice(0, 150) } },
     ...top.slice(0, 10).map((f) => ({ type: 'section', fields: [
       { type: 'mrkdwn', text: `*${f.project_id}* #${f.id}\n${f.table_name} ${f.operation}` },
-      { type: 'mrkdwn', text: `*owner* ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}\n${f.occurrences} row access(es)` },
+      { type: 'mrkdwn', text: `*owner* ${ownerLabel(f.row_project_id)}, ${f.denied_reason}\n${f.occurrences} row access(es)` },
     ] })),
     ...(count > 10 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${count - Math.min(10, top.length)} more` }] }] : []),
     { type: 'section', text: { type: 'mrkdwn', text: `Next: \`${next}\`` } },
@@ -93,7 +94,7 @@ export function escalationMessage(f: FingerprintInfo & { open_since: Date | null
   const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within ${hoursText(hours)}`;
   const next = `shadowgate review --fingerprint ${f.id} --resolution code-fix|acl-change|false-positive --ref URL`;
   const missed = `deadline ${deadline.toISOString()} missed${late ? ` by ${late} h` : ''}`;
-  const text = `${mention(lead)}: ${subject}. ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses; ${missed}. Next: ${next}`;
+  const text = `${mention(lead)}: ${subject}. ${f.operation} on ${f.table_name}, owner ${ownerLabel(f.row_project_id)}, ${f.denied_reason}, ${f.occurrences} row accesses; ${missed}. Next: ${next}`;
   return { subject, text, blocks: blocks(`Investigation overdue: ${f.project_id} #${f.id}`, [
     ['Lead', mention(lead)], ['Deadline (missed)', `${deadline.toISOString()}${late ? ` (${late} h ago)` : ''}`], ['Table / operation', `${f.table_name} ${f.operation}`],
     ['Reason', f.denied_reason], ['Row accesses', String(f.occurrences)],
@@ -111,7 +112,7 @@ export function escalationDigest(projectId: string, fps: readonly FingerprintInf
   const top = [...fps].sort((a, b) => b.occurrences - a.occurrences || a.id - b.id).slice(0, ESCALATION_TOP);
   const subject = `[shadowgate] ESCALATION: ${fps.length} fingerprints in ${projectId} not root-caused within ${investigationHours} hours`;
   const next = `shadowgate violations --project ${projectId}`;
-  const lines = top.map((f) => `#${f.id} ${f.operation} on ${f.table_name}, owner ${f.row_project_id ?? 'NULL'}, ${f.denied_reason}, ${f.occurrences} row accesses`);
+  const lines = top.map((f) => `#${f.id} ${f.operation} on ${f.table_name}, owner ${ownerLabel(f.row_project_id)}, ${f.denied_reason}, ${f.occurrences} row accesses`);
   if (fps.length > top.length) lines.push(`... and ${fps.length - top.length} more`);
   const text = `${mention(lead)}: ${subject}.\n${lines.join('\n')}\nNext: ${next}`;
   return { subject, text, blocks: blocks(`Investigations overdue: ${fps.length} in ${projectId}`, [

@@ -5,6 +5,7 @@ import { NO_COVERAGE } from '../../shared/domain/coverage.js';
 import { orderBlockers, transitionError } from '../../shared/domain/transitions.js';
 import { DEFAULT_THRESHOLDS, parseBatch, parseRolloutOrder } from '../../shared/config.js';
 import { DAY } from '../../shared/clock.js';
+import { ownerLabel } from '../../shared/domain/owner.js';
 
 describe('business days', () => {
   it('skips a weekend', () => {
@@ -101,5 +102,14 @@ describe('transitions and order', () => {
     expect(() => parseBatch('ab,ab')).toThrow(/twice/);
     expect(() => parseBatch('a b')).toThrow(/bad project id/);
     expect(parseBatch(' ab, aa ')).toEqual(['ab', 'aa']);
+  });
+});
+
+describe('row owners as shown', () => {
+  it('shows no two owners alike: NULL bare, ordinary ids as they are, anything else quoted', () => {
+    const owners = [null, 'NULL', '<null>', 'null', '', 'sm', 'a b', '"sm"', 'Ä'];
+    const shown = owners.map(ownerLabel);
+    expect(shown).toEqual(['NULL', '"NULL"', '<null>', 'null', '""', 'sm', '"a b"', '"\\"sm\\""', '"Ä"']);
+    expect(new Set(shown).size).toBe(owners.length);
   });
 });

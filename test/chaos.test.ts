@@ -49,8 +49,12 @@ async function fault(what: string, act: () => Promise<void>): Promise<void> {
 
 const q = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => (await pool.query<T>(sql, params)).rows;
 
+/** How many transactions of each `violations()` load have committed so far. */
+const committed: Record<string, number> = {};
+
 /** `n` transactions of project sm, each reading or writing a row of a new owner `${prefix}${i}`; retried while PostgreSQL is away. */
 async function violations(prefix: string, n: number, gapMs = 0): Promise<void> {
+  committed[prefix] = 0;
   for (let i = 0; i < n; i++) {
     for (;;) {
       try {
@@ -60,6 +64,7 @@ async function violations(prefix: string, n: number, gapMs = 0): Promise<void> {
           await c.query(`SELECT shadowgate.set_project_context('sm')`);
           await c.query(`INSERT INTO docs (project_id, body) VALUES ($1, 'chaos')`, [`${prefix}${i}`]);
           await c.query('COMMIT');
+          committed[prefix] += 1;
         } finally {
           c.release(true);
         }
@@ -200,9 +205,10 @@ describe('chaos', () => {
 
   it('a PostgreSQL restart and a crash under load: the process stays up, everything absorbed is announced', async () => {
     const load = violations('r', 150, 5);
-    await new Promise((r) => setTimeout(r, 200));
+    const underway = (k: number) => until(() => committed.r! >= Math.min(k, 150));
+    await underway(20);
     await restartPg('fast');
-    await new Promise((r) => setTimeout(r, 300));
+    await underway(committed.r! + 20); // the application back at work after the restart
     await restartPg('immediate'); // a crash: findings not absorbed yet are the engine's documented loss
     await load;
     // generous: the whole suite runs beside it on 2 cores (seen: 35 s for this test under load)
@@ -216,10 +222,10 @@ describe('chaos', () => {
     const change = await cli(['record-change', '--project', 'aa', '--kind', 'code', '--ref', 'https://git/pr/chaos-1'], env);
     expect(change.code, change.stderr).toBe(0);
     resets.push('https://git/pr/chaos-1');
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => committed.k! >= 20);
     await fault('Redis killed and restarted empty', async () => {
       await redis.kill();
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 500)); // the fault's length: Redis away for half a second
       await redis.start();
     });
     await load;
@@ -304,8 +310,9 @@ describe('chaos', () => {
   });
 
   it('SIGTERM with PostgreSQL gone: the process exits 0 within 10 s', async () => {
+    const mark = runOut.length;
     await cluster.stop('immediate');
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => runOut.slice(mark).includes('lost the LISTEN connection'), 10_000); // it knows
     const t0 = Date.now();
     run.kill('SIGTERM');
     const code = await Promise.race([runExit, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
+import type { Queryable } from '../shared/db/pool.js';
+import { loadStats } from '../shared/db/stats.js';
 import { closeRuntime, openRuntime } from '../shared/jobs/runtime.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { DriftWatch } from '../producers/drift-watch.js';
@@ -16,8 +18,9 @@ let reader: string; // a role of this run with SELECT on public.docs
 const extraRoles: string[] = [];
 const ago = (days: number) => new Date(Date.now() - days * DAY);
 
-async function clockOf(p: string): Promise<Date> {
-  return (await db.pool.query('SELECT shadow_started_at FROM shadowgate.rls_migration_status WHERE project_id = $1', [p])).rows[0].shadow_started_at;
+/** When `p`'s shadow clock started, as `db` (a pool, or a transaction's client) sees it. */
+async function clockOf(p: string, on: Queryable = db.pool): Promise<Date> {
+  return (await loadStats(on, [p]))[0]!.shadowStartedAt!;
 }
 async function resets(p: string): Promise<Array<{ actor: string; reason: string }>> {
   return (await db.pool.query(`SELECT actor, reason FROM shadowgate.rls_phase_history WHERE project_id = $1 AND kind = 'clock_reset' ORDER BY id`, [p])).rows;
@@ -54,7 +57,7 @@ describe('changes PostgreSQL fires an event for reset the shadow clock by themse
     try {
       await c.query('BEGIN');
       await c.query(`GRANT SELECT ON public.docs TO "${grantee}"`);
-      const inside = (await c.query(`SELECT shadow_started_at FROM shadowgate.rls_migration_status WHERE project_id = 'sm'`)).rows[0].shadow_started_at;
+      const inside = await clockOf('sm', c);
       expect(inside.getTime()).toBeGreaterThan(before.getTime());
       await c.query('ROLLBACK'); // the reset goes with the change
     } finally {

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { addProject, permit, revoke } from '../shared/db/projects.js';
-import { absorbAndLoadStats } from '../shared/db/stats.js';
+import { absorbAndLoadStats, loadStats } from '../shared/db/stats.js';
 import { ingestCalls, parseCallLog } from '../shared/db/tool-calls.js';
-import { parseFingerprintIds, review } from '../shared/db/violations.js';
+import { fingerprints, parseFingerprintIds, review } from '../shared/db/violations.js';
 import { changePhase } from '../shared/db/phase-change.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
@@ -20,12 +20,9 @@ const cfg = () => loadConfig({ DATABASE_URL: db.url });
 const run = (...args: string[]) => cli(args, env);
 const ago = (days: number) => new Date(Date.now() - days * DAY);
 
-async function phaseOf(p: string): Promise<string> {
-  return (await db.pool.query('SELECT migration_phase FROM shadowgate.rls_migration_status WHERE project_id = $1', [p])).rows[0].migration_phase;
-}
-async function clockOf(p: string): Promise<Date> {
-  return (await db.pool.query('SELECT shadow_started_at FROM shadowgate.rls_migration_status WHERE project_id = $1', [p])).rows[0].shadow_started_at;
-}
+const statsOf = async (p: string) => (await loadStats(db.pool, [p]))[0]!;
+const phaseOf = async (p: string) => (await statsOf(p)).phase;
+const clockOf = async (p: string) => (await statsOf(p)).shadowStartedAt!;
 async function resets(p: string): Promise<string[]> {
   return (await db.pool.query(`SELECT reason FROM shadowgate.rls_phase_history WHERE project_id = $1 AND kind = 'clock_reset' ORDER BY id`, [p])).rows.map((r) => r.reason);
 }
@@ -232,7 +229,7 @@ describe('8. bulk review', () => {
     await setPhase(db.pool, 'bulk', 'shadow', ago(3));
     for (const owner of ['o1', 'o2', 'o3', 'o4', 'o5']) await transactions(db.app, 'bulk', 1, `INSERT INTO docs (project_id, body) VALUES ('${owner}', 'x')`);
     await absorbAndLoadStats(db.pool, ['bulk']);
-    const ids = (await db.pool.query(`SELECT id FROM shadowgate.violation_fingerprints WHERE project_id = 'bulk' ORDER BY id`)).rows.map((r) => r.id as number);
+    const ids = (await fingerprints(db.pool, 'bulk')).map((f) => f.id!).sort((a, b) => a - b);
     expect(ids).toHaveLength(5);
     const r = await run('review', '--fingerprint', `${ids[0]},${ids[1]}`, '--fingerprint', String(ids[2]), '--resolution', 'code-fix', '--ref', 'https://git/pr/8');
     expect(r.code, r.stderr).toBe(0);
@@ -256,9 +253,16 @@ describe('8. bulk review', () => {
     expect(r.stderr).toContain('malformed fingerprint list "1,two"');
     const reviews = async () => (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.reviews')).rows[0].n;
     const before = await reviews();
-    const [id] = (await db.pool.query(`SELECT id FROM shadowgate.violation_fingerprints ORDER BY id LIMIT 1`)).rows.map((x) => x.id);
-    await expect(review(db.pool, { fingerprintIds: [id, 999998, 999999], resolution: 'code-fix', ref: 'x', actor: 't', at: new Date() }))
+    // a fingerprint of its own beside the unknown ids: left unreviewed
+    await addProject(db.pool, { projectId: 'ids', accessLevel: 'isolated' });
+    await setPhase(db.pool, 'ids', 'shadow', ago(3));
+    await transactions(db.app, 'ids', 1, `INSERT INTO docs (project_id, body) VALUES ('o9', 'x')`);
+    await absorbAndLoadStats(db.pool, ['ids']);
+    const [known] = await fingerprints(db.pool, 'ids');
+    expect(known?.open_since).not.toBeNull();
+    await expect(review(db.pool, { fingerprintIds: [known!.id!, 999998, 999999], resolution: 'code-fix', ref: 'x', actor: 't', at: new Date() }))
       .rejects.toThrow('unknown fingerprint 999998, 999999');
     expect(await reviews()).toBe(before);
+    expect((await fingerprints(db.pool, 'ids'))[0]?.open_since).toEqual(known!.open_since);
   });
 });

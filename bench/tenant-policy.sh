@@ -71,11 +71,18 @@ for w in $WORKLOADS; do
   printf '%s\nBEGIN;\nSELECT set_config('"'app.project_id', 't3'"', true);\n%s\nCOMMIT;\n' "$header" "${Q[$w]//TBL/plain}" > "$dir/$w-plain.sql"
 done
 
-# mixed: t5 in shadow, every other tenant (t3 included) enforcing
+# mixed: t5 in shadow, every other tenant (t3 included) enforcing; shadow-unobserved: shadow
+# without the coverage observation arm (CONFIGS="shadow shadow-unobserved" alternates them)
 phase() {
   case $1 in
     pending|enforcing|complete|shadow) psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = '$1'" ;;
     mixed) psql "$URL" -qc "UPDATE shadowgate.rls_migration_status SET migration_phase = CASE project_id WHEN 't5' THEN 'shadow' ELSE 'enforcing' END::shadowgate.migration_phase_enum" ;;
+    # shadow without the coverage observation arm (sql/migrations/008_coverage.sql): the policies
+    # generated with with_observation() as the identity, then the function put back as it was
+    shadow-unobserved) psql "$URL" -v ON_ERROR_STOP=1 -qc "DO \$do\$ DECLARE def text := pg_get_functiondef('shadowgate.with_observation(integer,text,text[],text)'::regprocedure); BEGIN
+      EXECUTE 'CREATE OR REPLACE FUNCTION shadowgate.with_observation(tid integer, op text, shadow text[], rule text) RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS \$f\$ SELECT rule \$f\$';
+      UPDATE shadowgate.rls_migration_status SET migration_phase = 'shadow';
+      EXECUTE def; END \$do\$" ;;
   esac
   # empty what shadow recorded so that the inbox does not grow over the run
   psql "$URL" -qc "SELECT shadowgate.absorb_audit()" >/dev/null

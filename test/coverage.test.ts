@@ -3,7 +3,10 @@ import { DAY } from '../shared/clock.js';
 import { addProject } from '../shared/db/projects.js';
 import { protectTable } from '../shared/db/protection.js';
 import { absorbAudit } from '../shared/db/intake.js';
-import { loadCoverage } from '../shared/db/coverage.js';
+import { loadCoverage, setRequiredCoverage } from '../shared/db/coverage.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import { startDashboard } from '../cli/dashboard/server.js';
 import { resetShadowClock } from '../shared/db/phases.js';
 import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
@@ -159,5 +162,26 @@ describe('coverage', () => {
     expect((await run('project', 'set', 'nobody', '--require-coverage', 'select')).code).toBe(2);
     expect((await loadCoverage(db.pool, ['sb'])).get('sb')!.required).toEqual([]);
     expect((await run('project', 'set', 'sb', '--require-coverage', 'none')).stdout).toContain('sb: coverage shown, not required');
+  });
+
+  it('the dashboard shows it in the page it serves (no script needed) and in /metrics', async () => {
+    await addProject(db.pool, { projectId: 'sd', accessLevel: 'isolated' });
+    await setPhase(db.pool, 'sd', 'shadow', ago(8));
+    await asApp(db.app, 'sd', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'sd'`));
+    await setRequiredCoverage(db.pool, 'sd', [{ table: 'public.files', operation: 'UPDATE' }]);
+    const dash = await startDashboard({ pool: db.pool, cfg: loadConfig({ DATABASE_URL: db.url }), clock: systemClock, host: '127.0.0.1', port: 0, refreshSeconds: 60 });
+    try {
+      const html = await (await fetch(dash.url)).text();
+      const row = (table: string) => html.match(new RegExp(`<tr data-coverage="sd:${table}">([\\s\\S]*?)</tr>`))?.[1] ?? '';
+      const cells = (table: string) => [...row(table).matchAll(/<td class="[^"]*">([^<]*)<\/td>/g)].map((m) => m[1]);
+      expect(cells('public.notes')).toEqual(['1', '–', '–', '–']);
+      expect(row('public.files')).toContain('never touched');
+      expect(cells('public.files')).toEqual(['–', '–', 'MISSING', '–']);
+      expect(html).toMatch(/<tr data-project="sd">[\s\S]*?coverage missing: UPDATE on public\.files/);
+      expect(html).not.toContain('data-coverage="en:'); // enforcing: nothing shown
+      expect(await (await fetch(`${dash.url}metrics`)).text()).toContain('shadowgate_coverage_missing{project="sd"} 1');
+    } finally {
+      await dash.close();
+    }
   });
 });

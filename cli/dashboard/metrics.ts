@@ -33,6 +33,7 @@ export function createMetrics(db: Queryable, queues?: Record<string, Queue>) {
   perProject('shadowgate_violations', 'would-be denied row accesses since the shadow clock started', (p) => p.violations);
   perProject('shadowgate_unreviewed_violations', 'violation fingerprints not reviewed', (p) => p.unreviewed);
   perProject('shadowgate_eligible', '1 when all exit criteria hold', (p) => (p.eligible ? 1 : 0));
+  perProject('shadowgate_coverage_missing', 'required table/operation pairs not exercised in the shadow window (project set --require-coverage)', (p) => p.coverage?.missing.length ?? 0);
   new Gauge({
     name: 'shadowgate_open_investigations', help: 'open investigations (timers of unreviewed fingerprints)', labelNames: ['project'], registers: [registry],
     collect() {

@@ -35,9 +35,17 @@ export function renderProjects(s: DashboardState): string {
       <td>${shadow ? `${bar(p.transactions, p.min_transactions)} ${p.transactions}/${p.min_transactions}` : '–'}</td>
       <td class="violations ${p.unresolved > 0 ? 'bad' : ''}">${p.violations}${p.unresolved !== p.violations ? ` (${p.unresolved} unresolved)` : ''}</td>
       <td>${p.fingerprints ? `${bar(reviewed, p.fingerprints)} ${reviewed}/${p.fingerprints}` : '–'}</td>
-      <td class="status">${shadow ? (p.eligible ? '<span class="ok">ELIGIBLE</span>' : esc(p.recommendation ?? '')) : ''}${deadline}</td>
+      <td class="status">${shadow ? (p.eligible ? '<span class="ok">ELIGIBLE</span>' : esc(p.recommendation ?? '')) : ''}${deadline}${p.coverage?.missing.length ? `<br><span class="bad coverage-missing">coverage missing: ${esc(p.coverage.missing.join(', '))}</span>` : ''}</td>
     </tr>`;
   }).join('');
+}
+
+/** Per project in shadow, every protected table: transactions per operation in the shadow window. */
+export function renderCoverage(s: DashboardState): string {
+  const rows = s.projects.flatMap((p) => (p.coverage?.tables ?? []).map((t) => `<tr data-coverage="${esc(p.project_id)}:${esc(t.table)}">
+      <td>${esc(p.project_id)}</td><td>${esc(t.table)}${t.touched ? '' : ' <span class="muted">never touched</span>'}</td>
+      ${t.cells.map((c) => `<td class="${c === 'MISSING' ? 'bad' : c === '–' ? 'muted' : ''}">${esc(c)}</td>`).join('')}</tr>`));
+  return rows.length ? rows.join('') : '<tr><td colspan="6" class="muted">no project in shadow</td></tr>';
 }
 
 export function renderTimers(s: DashboardState): string {
@@ -73,5 +81,5 @@ export const renderUpdated = (s: DashboardState) => `updated ${when(s.generated_
 
 /** The inner HTML of each live element of the page, by id. */
 export function renderAll(s: DashboardState): Record<string, string> {
-  return { updated: esc(renderUpdated(s)), doctor: esc(s.doctor_warning ?? ''), deliveries: esc(s.delivery_warning ?? ''), quarantine: esc(s.quarantine_warning ?? ''), 'projects-body': renderProjects(s), 'timers-body': renderTimers(s), chart: renderChart(s) };
+  return { updated: esc(renderUpdated(s)), doctor: esc(s.doctor_warning ?? ''), deliveries: esc(s.delivery_warning ?? ''), quarantine: esc(s.quarantine_warning ?? ''), 'projects-body': renderProjects(s), 'coverage-body': renderCoverage(s), 'timers-body': renderTimers(s), chart: renderChart(s) };
 }

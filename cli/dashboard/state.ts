@@ -9,6 +9,8 @@ import { dailyViolations } from '../../shared/db/violations.js';
 import { DAY, HOUR } from '../../shared/clock.js';
 import { evaluateEligibility } from '../../shared/domain/eligibility.js';
 import { ownerLabel } from '../../shared/domain/owner.js';
+import { describePair, OPERATIONS } from '../../shared/domain/coverage.js';
+import { coverageCellText, coverageReport } from '../../shared/domain/report.js';
 
 export interface DashboardState {
   generated_at: string;
@@ -29,6 +31,11 @@ export interface DashboardState {
     enforce_deadline: string | null;
     /** past the enforcing deadline */
     overdue: boolean;
+    /**
+     * in shadow: every protected table with a cell per operation (SELECT, INSERT, UPDATE, DELETE) as
+     * the report writes it (transactions in the window, MISSING, –); the required pairs missing
+     */
+    coverage: { tables: Array<{ table: string; touched: boolean; cells: string[] }>; missing: string[] } | null;
   }>;
   /**
    * Open investigations and enforcing deadlines. `deadline` is the rule's (an investigation's
@@ -45,6 +52,13 @@ export interface DashboardState {
   quarantined: number;
   /** the same, with the newest error, as one line (null: none) */
   quarantine_warning: string | null;
+}
+
+function dashboardCoverage(c: ReturnType<typeof coverageReport>): NonNullable<DashboardState['projects'][number]['coverage']> {
+  return {
+    tables: c.tables.map((t) => ({ table: t.table, touched: t.touched, cells: OPERATIONS.map((op) => coverageCellText(t.operations[op])) })),
+    missing: c.missing.map(describePair),
+  };
 }
 
 /**
@@ -80,6 +94,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         recommendation: s.phase === 'shadow' ? e.recommendation : null,
         enforce_deadline: e.enforceDeadline?.toISOString() ?? null,
         overdue: e.overdue,
+        coverage: s.phase === 'shadow' ? dashboardCoverage(coverageReport(s.coverage)) : null,
       };
     }),
     timers: timers.map((t) => {

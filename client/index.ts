@@ -60,7 +60,7 @@ const isPool = (db: Database): db is pg.Pool => typeof (db as pg.Pool).totalCoun
  * Runs `fn` in one transaction with `projectId` declared: BEGIN, set_project_context, fn, COMMIT
  * (ROLLBACK when fn throws; its error is rethrown, as RowAccessDeniedError when a policy refused a
  * statement). A Pool lends one connection for the transaction; a Client must not be inside a
- * transaction already. Commit read-only work too: shadow mode does not see a rolled-back transaction.
+ * transaction already.
  */
 export async function withProject<T>(db: Database, projectId: string, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
   if (typeof projectId !== 'string' || projectId === '') {

@@ -12,6 +12,24 @@
 CREATE SCHEMA shadowgate;
 
 --
+-- Name: shadowgate_dblink; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA shadowgate_dblink;
+
+--
+-- Name: dblink; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA shadowgate_dblink;
+
+--
+-- Name: EXTENSION dblink; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION dblink IS 'connect to other PostgreSQL databases from within a database';
+
+--
 -- Name: access_level_enum; Type: TYPE; Schema: shadowgate; Owner: -
 --
 
@@ -36,7 +54,9 @@ CREATE TYPE shadowgate.finding AS (
 	table_id integer,
 	op text,
 	reason text,
-	row_project_id text
+	row_project_id text,
+	statement text,
+	application_name text
 );
 
 --
@@ -62,13 +82,18 @@ DECLARE
     v_rows   shadowgate.audit_inbox[];
     v_events integer := 0;
     v_txid   bigint;
+    v_txn    text;
     v_from   integer;
     v_to     integer;
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
     PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
-    WITH taken AS (DELETE FROM shadowgate.audit_inbox RETURNING *)
+    DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
+    -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
+    WITH taken AS (DELETE FROM shadowgate.audit_inbox i
+                    WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
+                   RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN
         RETURN 0;
@@ -78,9 +103,13 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'shadowgate: could not absorb the audit inbox at once (%): one transaction at a time', SQLERRM;
     END;
-    v_rows := ARRAY(SELECT r FROM unnest(v_rows) AS r ORDER BY r.txid);
-    FOR v_txid, v_from, v_to IN
-        SELECT (v_rows[i]).txid, min(i), max(i) FROM generate_subscripts(v_rows, 1) AS i GROUP BY 1
+    -- a transaction: its session and start (the recorder's pieces of it), else its id
+    v_rows := ARRAY(SELECT r FROM unnest(v_rows) AS r
+                     ORDER BY coalesce(r.session_id || '@' || r.xact_start, r.txid::text));
+    FOR v_txn, v_txid, v_from, v_to IN
+        SELECT coalesce((v_rows[i]).session_id || '@' || (v_rows[i]).xact_start, (v_rows[i]).txid::text),
+               max((v_rows[i]).txid), min(i), max(i)
+          FROM generate_subscripts(v_rows, 1) AS i GROUP BY 1
     LOOP
         BEGIN
             v_events := v_events + shadowgate.absorb_rows(v_rows[v_from:v_to]);
@@ -137,13 +166,19 @@ END $$;
 
 CREATE UNLOGGED TABLE shadowgate.audit_inbox (
     txid bigint NOT NULL,
+    app_txid bigint,
     logged_at timestamp with time zone DEFAULT now() NOT NULL,
     context_project_id text,
     user_name text,
     session_id text,
     keys text[] NOT NULL,
     counts bigint[] NOT NULL,
-    flush boolean DEFAULT false NOT NULL
+    app_pid integer,
+    app_backend_start timestamp with time zone,
+    xact_start timestamp with time zone,
+    recorder_pid integer,
+    statement text,
+    application_name text
 )
 WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='10000');
 
@@ -168,9 +203,9 @@ BEGIN
      WHERE f.table_id IS NULL;
     INSERT INTO shadowgate.rls_audit_log
         (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-         user_name, session_id, context_project_id, row_count, txid)
+         user_name, session_id, context_project_id, row_count, txid, statement, application_name, plan_dependent)
     SELECT logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-           user_name, session_id, context_project_id, row_count, txid
+           user_name, session_id, context_project_id, row_count, txid, statement, application_name, plan_dependent
       FROM unnest(v_records);
     INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
     SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
@@ -212,7 +247,10 @@ CREATE TABLE shadowgate.rls_audit_log (
     session_id character varying(100),
     context_project_id character varying(50),
     row_count bigint DEFAULT 1 NOT NULL,
-    txid bigint DEFAULT txid_current() NOT NULL
+    txid bigint DEFAULT txid_current() NOT NULL,
+    statement text,
+    application_name character varying(64),
+    plan_dependent boolean DEFAULT false NOT NULL
 )
 PARTITION BY RANGE (logged_at);
 
@@ -231,7 +269,8 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
            CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
              || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
-           left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid
+           left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid,
+           left(n.statement, 1024), left(n.application_name, 64), shadowgate.statement_may_discard(n.statement)
       FROM unnest(p_findings) AS n
       JOIN shadowgate.protected_tables t ON t.id = n.table_id
       LEFT JOIN shadowgate.project_registry g ON g.project_id = n.context_project_id
@@ -248,6 +287,28 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
              WHEN 'u' THEN n.context_project_id IS NOT NULL AND g.project_id IS NULL AND os.migration_phase <> 'pending'
              ELSE false END
 $$;
+
+--
+-- Name: buffered_findings(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.buffered_findings(s text, OUT keys text[], OUT counts bigint[]) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$  -- plpgsql: its plan is kept for the session (a SQL function's is not)
+BEGIN
+    WITH entries AS (
+        SELECT split_part(e, '=', 1) AS k, split_part(e, '=', 2)::bigint AS n
+          FROM unnest(string_to_array(current_setting('shadowgate.' || s || 'b', true), ';')) AS e
+         WHERE e <> ''
+        UNION ALL
+        SELECT split_part(l, ' ', 1), reverse(split_part(reverse(l), ' ', 1))::bigint
+          FROM nullif(current_setting('shadowgate.' || s || 'l', true), '') AS l
+    )
+    SELECT coalesce(array_agg(k ORDER BY k), '{}'), coalesce(array_agg(n ORDER BY k), '{}')
+      INTO keys, counts
+      FROM (SELECT k, sum(n)::bigint AS n FROM entries GROUP BY k) t
+     WHERE n <> 0;
+END $$;
 
 --
 -- Name: carry_txn_counts(interval); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -385,26 +446,33 @@ $_$;
 CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
-    n integer;
-    k text;
+    s text;
+    entry text;
+    declared text;
     ignored text;
 BEGIN
-    -- assignments, not PERFORM: plpgsql evaluates them without the executor (this is the hot path)
     ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
-    SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
-    -- count once per transaction and project; a read-only transaction (or a hot standby) cannot
-    -- call nextval() and is not counted
-    IF n IS NOT NULL AND current_setting('transaction_read_only') = 'off' THEN
-        k := 'shadowgate.counted_' || n;
-        IF coalesce(current_setting(k, true), '') = '' THEN
-            ignored := nextval(shadowgate.txn_sequence(n));
-            ignored := set_config(k, '1', true);
+    IF p_project IS NULL OR p_project !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN  -- not a project name: nothing to count
+        RETURN p_project;
+    END IF;
+    s := shadowgate.recorder_name();
+    IF s IS NULL THEN RETURN p_project; END IF;
+    entry := p_project || '@' || (extract(epoch FROM now()) * 1000000)::bigint;
+    declared := coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',');
+    IF strpos(declared, ',' || entry || ',') = 0 THEN
+        declared := declared || entry || ',';
+        ignored := set_config('shadowgate.' || s || 't', declared, false);
+    END IF;
+    IF (length(declared) - length(replace(declared, ',', ''))) > 16
+       OR split_part(split_part(declared, ',', 2), '@', 2)::bigint < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000 THEN
+        IF NOT shadowgate.recorder_busy(s) THEN
+            PERFORM shadowgate.recorder_send(s, false);
         END IF;
     END IF;
     RETURN p_project;
-END $$;
+END $_$;
 
 --
 -- Name: doctor(text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -739,45 +807,37 @@ CREATE FUNCTION shadowgate.fingerprint(project_id text, table_name text, operati
 $$;
 
 --
--- Name: first_denial(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: flush_at_commit(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.first_denial(tid integer, op text, rc text, owner text) RETURNS boolean
-    LANGUAGE sql
-    AS $$
-    SELECT CASE set_config('shadowgate.pending',
-                           coalesce(current_setting('shadowgate.pending', true), '')
-                             || shadowgate.memo_key(tid, op, rc, owner) || ',',
-                           true)
-           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.open_record(shadowgate.memo_key(tid, op, rc, owner))
-           ELSE shadowgate.more_noted() END
-$$;
-
---
--- Name: flush_denials(); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.flush_denials() RETURNS trigger
+CREATE FUNCTION shadowgate.flush_at_commit() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    keys text[] := string_to_array(rtrim(coalesce(current_setting('shadowgate.pending', true), ''), ','), ',');
+    s text := shadowgate.recorder_name();
+    ignored text;
 BEGIN
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
-        SELECT NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys,
-               ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint - CASE WHEN k = keys[1] THEN 1 ELSE 0 END
-                       FROM unnest(keys) AS k)
-         WHERE cardinality(keys) > 0;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
-    END;
-    -- start afresh: after an early flush (SET CONSTRAINTS ... IMMEDIATE) the next denial opens a new row
-    PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
-    PERFORM set_config('shadowgate.pending', '', true);
-    PERFORM set_config('shadowgate.flush_scheduled', '', true);
+    IF s IS NOT NULL THEN
+        PERFORM shadowgate.recorder_send(s, true);
+        ignored := set_config('shadowgate.' || s || 'm', '', true);
+    END IF;
     RETURN NULL;
+END $$;
+
+--
+-- Name: flush_recorder(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.flush_recorder() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF shadowgate_dblink.dblink_get_connections() IS NOT NULL THEN
+        PERFORM shadowgate.recorder_collect(shadowgate.recorder_name());
+        PERFORM shadowgate.recorder_send(shadowgate.recorder_name(), true);
+    END IF;
 END $$;
 
 --
@@ -896,12 +956,12 @@ BEGIN
         END LOOP;
     END LOOP;
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
-    -- what the policies call (inlined functions are checked for EXECUTE too) and the recording
-    -- functions note() expands into (002_recording.sql)
-    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text), shadowgate.note_row(integer, text, text, text),
-        shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
-        shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
-        shadowgate.note(integer, text, text, text) TO %I', role_name);
+    -- what the policies and set_project_context() call (inlined functions are checked for EXECUTE
+    -- too), and flush_recorder(); declare_counted(), note_row() and flush_recorder() are SECURITY
+    -- DEFINER (002_recording.sql)
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text),
+        shadowgate.note_row(integer, text, text, text), shadowgate.as_uuid(text), shadowgate.as_bigint(text),
+        shadowgate.flush_recorder() TO %I', role_name);
     EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.observe(integer, text) TO %I', role_name);  -- coverage: 008_coverage.sql
 END $$;
 
@@ -959,11 +1019,15 @@ CREATE FUNCTION shadowgate.inbox_findings(p_rows shadowgate.audit_inbox[]) RETUR
     LANGUAGE sql STABLE
     AS $$
     SELECT t.txid, t.logged_at, t.context_project_id, t.user_name, t.session_id, t.key,
-           least(t.n, 2147483647)::bigint, t.x[1]::integer, t.x[2], t.x[3], shadowgate.key_owner(t.x[4])
-      FROM (SELECT r.txid, r.logged_at, r.context_project_id, r.user_name, r.session_id, k.key, sum(k.n) AS n,
-                   shadowgate.parse_key(k.key) AS x
+           least(t.n, 2147483647)::bigint, t.x[1]::integer, t.x[2], t.x[3], shadowgate.key_owner(t.x[4]),
+           t.statement, t.application_name
+      FROM (SELECT coalesce(max(r.app_txid), max(r.txid)) AS txid, min(r.logged_at) AS logged_at,
+                   r.context_project_id, r.user_name, r.session_id, k.key, sum(k.n) AS n,
+                   shadowgate.parse_key(k.key) AS x,
+                   (array_agg(r.statement ORDER BY r.logged_at) FILTER (WHERE r.statement IS NOT NULL))[1] AS statement,
+                   (array_agg(r.application_name ORDER BY r.logged_at))[1] AS application_name
               FROM unnest(p_rows) AS r, unnest(r.keys, r.counts) AS k(key, n)
-             GROUP BY 1, 2, 3, 4, 5, 6) AS t
+             GROUP BY r.session_id, r.xact_start, r.context_project_id, r.user_name, k.key) AS t
      WHERE t.n > 0
 $$;
 
@@ -1036,40 +1100,76 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
     AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
 
 --
--- Name: more_noted(); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.more_noted() RETURNS boolean
-    LANGUAGE sql
-    AS $$
-    SELECT CASE current_setting('shadowgate.flush_scheduled', true) WHEN '1' THEN true
-           ELSE shadowgate.schedule_flush() END
-$$;
-
---
--- Name: note(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.note(tid integer, op text, rc text, owner text) RETURNS boolean
-    LANGUAGE sql
-    AS $$
-    SELECT CASE set_config(shadowgate.memo_key(tid, op, rc, owner),
-                           (coalesce(nullif(current_setting(shadowgate.memo_key(tid, op, rc, owner), true), ''), '0')::bigint + 1)::text,
-                           true)
-           WHEN '1' THEN shadowgate.first_denial(tid, op, rc, owner)
-           WHEN '2' THEN shadowgate.more_noted()
-           ELSE true END
-$$;
-
---
 -- Name: note_row(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
 CREATE FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner text) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    s text := coalesce((shadowgate_dblink.dblink_get_connections())[1], shadowgate.recorder_name());
+    ctx text := coalesce(current_setting('shadowgate.project_id', true), '');
+    done boolean;
+    -- what follows the key in the last-key setting: this statement and context
+    here text := ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
+    k text := shadowgate.memo_key(tid, op, rc, owner);
+    last text;
+    n bigint;
+    unsent integer;
+    project text;
+    sent text;
+    ignored text;
 BEGIN
-    RETURN shadowgate.note(tid, op, rc, owner);
+    IF s IS NULL THEN RETURN true; END IF;
+    last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
+    IF left(last, length(k) + length(here)) = k || here THEN  -- the same key as the row before: one setting
+        n := substr(last, length(k) + length(here) + 1)::bigint + 1;
+        ignored := set_config('shadowgate.' || s || 'l', k || here || n, true);
+        IF n % 64 = 0 AND NOT shadowgate.recorder_busy(s) THEN
+            PERFORM shadowgate.recorder_send(s, false);
+        END IF;
+        IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
+            done := shadowgate.schedule_commit_flush(s);
+        END IF;
+        RETURN true;
+    END IF;
+    IF op IN ('r', 'w') AND split_part(last, ' ', 1) IN (shadowgate.memo_key(tid, 'u', rc, owner),
+                                                          shadowgate.memo_key(tid, 'd', rc, owner),
+                                                          shadowgate.memo_key(tid, 'i', rc, owner))
+       AND substr(last, strpos(last, ' '), length(here)) = here THEN
+        RETURN true;  -- the row this statement's UPDATE, DELETE or INSERT just noted
+    END IF;
+    -- another key: the last one's count joins the buffer (one context per buffer)
+    IF ctx <> coalesce(nullif(current_setting('shadowgate.' || s || 'x', true), ''), ctx) THEN
+        PERFORM shadowgate.recorder_send(s, false);
+        last := '';
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'x', ctx, true);
+    IF last <> '' AND right(last, 2) <> ' 0' THEN
+        ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
+                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)), true);
+    END IF;
+    IF split_part(last, ' ', 2) <> split_part(here, ' ', 2) THEN  -- a statement that had not noted yet
+        ignored := set_config('shadowgate.' || s || 'q', left(current_query(), 1024), true);
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'l', k || here || '1', true);
+    project := CASE WHEN rc = 'x' THEN ctx ELSE coalesce(owner, '') END;
+    sent := coalesce(current_setting('shadowgate.' || s || 'p', true), '');
+    IF strpos(sent, ',' || project || ',') = 0 THEN
+        -- the first finding of this project in this transaction: sent now, whatever follows
+        ignored := set_config('shadowgate.' || s || 'p', coalesce(nullif(sent, ''), ',') || project || ',', true);
+        PERFORM shadowgate.recorder_send(s, false);
+    ELSE
+        unsent := length(coalesce(current_setting('shadowgate.' || s || 'b', true), ''));
+        IF unsent >= 16384 OR (unsent >= 512 AND NOT shadowgate.recorder_busy(s)) THEN
+            PERFORM shadowgate.recorder_send(s, false);
+        END IF;
+    END IF;
+    IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
+        done := shadowgate.schedule_commit_flush(s);
+    END IF;
+    RETURN true;
 END $$;
 
 --
@@ -1237,46 +1337,6 @@ CREATE FUNCTION shadowgate.open_coverage_window() RETURNS trigger
 BEGIN
     DELETE FROM shadowgate.coverage WHERE project_id = NEW.project_id;
     RETURN NULL;
-END $$;
-
---
--- Name: open_record(text); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.open_record(first_key text) RETURNS boolean
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    sid text := current_setting('shadowgate.session_id', true);
-BEGIN
-    IF current_setting('transaction_read_only') = 'on' THEN
-        -- read-only transaction or hot standby: nothing can be written; leave a trace in the server log
-        RAISE LOG 'shadowgate: would-be denial in a read-only transaction, project=%: %',
-            current_setting('shadowgate.project_id', true), first_key;
-        RETURN true;
-    END IF;
-    IF coalesce(sid, '') = '' THEN
-        sid := pg_backend_pid() || '.' || (SELECT extract(epoch FROM a.backend_start)::bigint
-                                            FROM pg_stat_get_activity(pg_backend_pid()) a);
-        PERFORM set_config('shadowgate.session_id', sid, false);
-    END IF;
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid,
-                ARRAY[first_key], '{1}');
-        -- a wake-up for the producer, at most one per session every 50 ms: a NOTIFY serialises
-        -- commits on a global lock (one per transaction cost w1 half its throughput); the producer
-        -- drains again shortly after each wake-up, so a skipped NOTIFY does not leave rows waiting
-        IF to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS') >= coalesce(current_setting('shadowgate.notify_after', true), '') THEN
-            PERFORM pg_notify('shadowgate', 'audit');
-            PERFORM set_config('shadowgate.notify_after',
-                               to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
-        END IF;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record a would-be denial: %', SQLERRM;
-    END;
-    RETURN true;
 END $$;
 
 --
@@ -1591,6 +1651,109 @@ BEGIN
 END $$;
 
 --
+-- Name: recorder_busy(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_busy(s text) RETURNS boolean
+    LANGUAGE sql
+    AS $$ SELECT shadowgate_dblink.dblink_is_busy(s) = 1 $$;
+
+--
+-- Name: recorder_collect(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_collect(s text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM shadowgate_dblink.dblink_get_result(s, false) AS r(v text);
+    PERFORM 1 FROM shadowgate_dblink.dblink_get_result(s, false) AS r(v text);
+END $$;
+
+--
+-- Name: recorder_conninfo(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(t.conninfo,
+                    format('host=%s port=%s dbname=%s user=%s',
+                           coalesce(nullif(trim(split_part(current_setting('unix_socket_directories'), ',', 1)), ''), '127.0.0.1'),
+                           current_setting('port'),
+                           '''' || replace(replace(current_database(), '\', '\\'), '''', '\''') || '''',
+                           '''' || replace(replace(current_user, '\', '\\'), '''', '\''') || ''''))
+           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off'''
+      FROM shadowgate.recorder_target t
+$$;
+
+--
+-- Name: recorder_name(); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_name() RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    open_names text[] := shadowgate_dblink.dblink_get_connections();
+    name text;
+BEGIN
+    IF open_names IS NOT NULL THEN
+        RETURN open_names[1];  -- only shadowgate opens connections in an application session
+    END IF;
+    name := 'sg' || replace(gen_random_uuid()::text, '-', '');
+    BEGIN
+        PERFORM shadowgate_dblink.dblink_connect(name, shadowgate.recorder_conninfo());
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: cannot open the recorder connection (%): nothing is recorded', SQLERRM;
+        RETURN NULL;
+    END;
+    RETURN name;
+END $$;
+
+--
+-- Name: recorder_send(text, boolean); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    f record := shadowgate.buffered_findings(s);
+    declared text[] := string_to_array(trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), '')), ',');
+    b text;
+    ignored text;
+BEGIN
+    IF cardinality(f.keys) > 0 OR cardinality(declared) > 0 THEN
+        BEGIN
+            PERFORM shadowgate.recorder_collect(s);
+            PERFORM shadowgate_dblink.dblink_send_query(s, format(
+                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %L)',
+                pg_backend_pid(),
+                (extract(epoch FROM now()) * 1000000)::bigint,
+                coalesce(txid_current_if_assigned()::text, 'NULL'),
+                nullif(current_setting('shadowgate.' || s || 'x', true), ''),
+                session_user,
+                current_setting('application_name'),
+                nullif(current_setting('shadowgate.' || s || 'q', true), ''),
+                f.keys, f.counts, coalesce(declared, '{}')));
+            IF p_wait THEN
+                PERFORM shadowgate.recorder_collect(s);
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost', SQLERRM;
+        END;
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'b', '', true);
+    -- the last key stays, counted from 0: the next rows of its owner keep the one-setting path
+    ignored := set_config('shadowgate.' || s || 'l',
+                          regexp_replace(coalesce(current_setting('shadowgate.' || s || 'l', true), ''), '[0-9-]+$', '0'), true);
+    IF cardinality(declared) > 0 THEN
+        ignored := set_config('shadowgate.' || s || 't', '', false);
+    END IF;
+END $_$;
+
+--
 -- Name: regenerate_all_policies(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1734,27 +1897,19 @@ BEGIN
 END $$;
 
 --
--- Name: schedule_flush(); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: schedule_commit_flush(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.schedule_flush() RETURNS boolean
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+CREATE FUNCTION shadowgate.schedule_commit_flush(s text) RETURNS boolean
+    LANGUAGE plpgsql
     AS $$
+DECLARE
+    ignored text;
 BEGIN
-    PERFORM set_config('shadowgate.flush_scheduled', '1', true);
-    IF current_setting('transaction_read_only') = 'on' THEN
-        RAISE LOG 'shadowgate: would-be denials in a read-only transaction, project=%: %',
-            current_setting('shadowgate.project_id', true), current_setting('shadowgate.pending', true);
-        RETURN true;
+    IF current_setting('transaction_read_only') = 'off' THEN
+        ignored := set_config('shadowgate.' || s || 'm', '1', true);
+        INSERT INTO shadowgate.commit_flush (app_pid) VALUES (pg_backend_pid());
     END IF;
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, flush)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user,
-                current_setting('shadowgate.session_id', true), '{}', '{}', true);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not schedule the audit flush: %', SQLERRM;
-    END;
     RETURN true;
 END $$;
 
@@ -1898,6 +2053,66 @@ CREATE FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamp with time z
 $$;
 
 --
+-- Name: statement_may_discard(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.statement_may_discard(statement text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    SELECT coalesce(statement ~* '\m(join|merge|exists|union|intersect|except|lateral)\M|\min\s*\(\s*select\M|\mfrom\M[^()]*?\w\s*,\s*\w'
+                    OR substring(statement FROM '(?i)\mwhere\M(.*)$') ~* '%|@>|<@|@@|~|\m(i?like|similar)\M|\m(?!(in|any|all|and|or|not)\M)\w+\s*\(',
+                    false)
+$_$;
+
+--
+-- Name: take_findings(integer, bigint, bigint, text, text, text, text, text[], bigint[], text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    epoch constant timestamptz := 'epoch';
+    -- the application session's start, looked up once: this session serves that one alone
+    app_start timestamptz := nullif(current_setting('shadowgate.app_backend_start', true), '')::timestamptz;
+    d record;
+    ignored text;
+BEGIN
+    IF app_start IS NULL THEN
+        SELECT a.backend_start INTO app_start FROM pg_stat_get_activity(p_app_pid) a;
+        ignored := set_config('shadowgate.app_backend_start', coalesce(app_start::text, ''), false);
+    END IF;
+    IF cardinality(p_keys) > 0 THEN
+        INSERT INTO shadowgate.audit_inbox
+            (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
+             app_pid, app_backend_start, xact_start, recorder_pid, statement, application_name)
+        VALUES (coalesce(p_txid, txid_current()), p_txid, p_context, p_user,
+                p_app_pid || '.' || extract(epoch FROM app_start)::bigint, p_keys, p_counts,
+                p_app_pid, app_start,
+                epoch + p_xact_start_us * interval '1 microsecond', pg_backend_pid(),
+                left(p_statement, 1024), left(p_application, 64));
+        -- a wake-up for the producer, at most one per recorder every 50 ms: a NOTIFY serialises
+        -- commits on a global lock; the producer drains again shortly after each wake-up, so a
+        -- skipped NOTIFY does not leave rows waiting
+        IF clock_timestamp() >= coalesce(nullif(current_setting('shadowgate.notify_after', true), '')::timestamptz, '-infinity') THEN
+            PERFORM pg_notify('shadowgate', 'audit');
+            ignored := set_config('shadowgate.notify_after', (clock_timestamp() + interval '50 milliseconds')::text, false);
+        END IF;
+    END IF;
+    FOR d IN SELECT g.seq_no, split_part(e, '@', 2)::bigint AS at_us
+               FROM unnest(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
+              WHERE split_part(e, '@', 2) ~ '^[0-9]{1,18}$'
+              ORDER BY 2 LOOP
+        IF d.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || d.seq_no, true), '')::bigint, 0) THEN
+            ignored := nextval(shadowgate.txn_sequence(d.seq_no));
+            ignored := set_config('shadowgate.counted_' || d.seq_no, d.at_us::text, false);
+        END IF;
+    END LOOP;
+END $_$;
+
+--
 -- Name: tenant_type(oid); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1918,6 +2133,19 @@ CREATE FUNCTION shadowgate.tenant_type_supported(typ oid) RETURNS boolean
     AS $$
     SELECT shadowgate.tenant_type(typ) IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype,
                                           'uuid'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+$$;
+
+--
+-- Name: transaction_ended(integer, timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.transaction_ended(p_app_pid integer, p_backend_start timestamp with time zone, p_xact_start timestamp with time zone, p_recorder_pid integer) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a
+                        WHERE (a.pid = p_app_pid AND a.backend_start = p_backend_start AND a.xact_start = p_xact_start)
+                           OR (a.pid = p_recorder_pid AND a.state = 'active'))
 $$;
 
 --
@@ -2007,6 +2235,14 @@ ALTER TABLE shadowgate.changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: commit_flush; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE UNLOGGED TABLE shadowgate.commit_flush (
+    app_pid integer NOT NULL
 );
 
 --
@@ -2258,6 +2494,16 @@ ALTER TABLE shadowgate.protected_tables ALTER COLUMN id ADD GENERATED ALWAYS AS 
 );
 
 --
+-- Name: recorder_target; Type: TABLE; Schema: shadowgate; Owner: -
+--
+
+CREATE TABLE shadowgate.recorder_target (
+    one boolean DEFAULT true NOT NULL,
+    conninfo text,
+    CONSTRAINT recorder_target_one_check CHECK (one)
+);
+
+--
 -- Name: reviews; Type: TABLE; Schema: shadowgate; Owner: -
 --
 
@@ -2318,7 +2564,10 @@ CREATE TABLE shadowgate.rls_audit_log_default (
     session_id character varying(100),
     context_project_id character varying(50),
     row_count bigint DEFAULT 1 NOT NULL,
-    txid bigint DEFAULT txid_current() NOT NULL
+    txid bigint DEFAULT txid_current() NOT NULL,
+    statement text,
+    application_name character varying(64),
+    plan_dependent boolean DEFAULT false NOT NULL
 );
 
 --
@@ -2703,6 +2952,13 @@ ALTER TABLE ONLY shadowgate.protected_tables
     ADD CONSTRAINT protected_tables_table_oid_key UNIQUE (table_oid);
 
 --
+-- Name: recorder_target recorder_target_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
+--
+
+ALTER TABLE ONLY shadowgate.recorder_target
+    ADD CONSTRAINT recorder_target_pkey PRIMARY KEY (one);
+
+--
 -- Name: reviews reviews_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
 --
 
@@ -2909,12 +3165,6 @@ ALTER INDEX shadowgate.rls_audit_log_pkey ATTACH PARTITION shadowgate.rls_audit_
 ALTER INDEX shadowgate.idx_audit_log_txid ATTACH PARTITION shadowgate.rls_audit_log_default_txid_idx;
 
 --
--- Name: audit_inbox audit_flush_at_commit; Type: TRIGGER; Schema: shadowgate; Owner: -
---
-
-CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit_inbox DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (new.flush) EXECUTE FUNCTION shadowgate.flush_denials();
-
---
 -- Name: project_registry check_project_id; Type: TRIGGER; Schema: shadowgate; Owner: -
 --
 
@@ -2931,6 +3181,12 @@ CREATE TRIGGER coverage_window AFTER UPDATE OF shadow_started_snapshot ON shadow
 --
 
 CREATE TRIGGER events_notify AFTER INSERT ON shadowgate.events FOR EACH STATEMENT EXECUTE FUNCTION shadowgate.notify_events();
+
+--
+-- Name: commit_flush flush_at_commit; Type: TRIGGER; Schema: shadowgate; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER flush_at_commit AFTER INSERT ON shadowgate.commit_flush DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shadowgate.flush_at_commit();
 
 --
 -- Name: rls_phase_history history_immutable; Type: TRIGGER; Schema: shadowgate; Owner: -
@@ -3096,6 +3352,12 @@ REVOKE ALL ON FUNCTION shadowgate.as_uuid(v text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION buffered_findings(s text, OUT keys text[], OUT counts bigint[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.buffered_findings(s text, OUT keys text[], OUT counts bigint[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION carry_txn_counts(p_every interval); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3180,16 +3442,16 @@ REVOKE ALL ON FUNCTION shadowgate.drift_sync(p_actor text, p_at timestamp with t
 REVOKE ALL ON FUNCTION shadowgate.fingerprint(project_id text, table_name text, operation text, row_project_id text, denied_reason text) FROM PUBLIC;
 
 --
--- Name: FUNCTION first_denial(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION flush_at_commit(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.first_denial(tid integer, op text, rc text, owner text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.flush_at_commit() FROM PUBLIC;
 
 --
--- Name: FUNCTION flush_denials(); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION flush_recorder(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.flush_denials() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.flush_recorder() FROM PUBLIC;
 
 --
 -- Name: FUNCTION fold_fingerprints(p_records shadowgate.rls_audit_log[]); Type: ACL; Schema: shadowgate; Owner: -
@@ -3258,18 +3520,6 @@ REVOKE ALL ON FUNCTION shadowgate.lock_phase_change(p_ids text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) FROM PUBLIC;
 
 --
--- Name: FUNCTION more_noted(); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.more_noted() FROM PUBLIC;
-
---
--- Name: FUNCTION note(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.note(tid integer, op text, rc text, owner text) FROM PUBLIC;
-
---
 -- Name: FUNCTION note_row(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3322,12 +3572,6 @@ REVOKE ALL ON FUNCTION shadowgate.on_sql_drop() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.open_coverage_window() FROM PUBLIC;
-
---
--- Name: FUNCTION open_record(first_key text); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.open_record(first_key text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION own_policies_rule(tbl regclass, op text); Type: ACL; Schema: shadowgate; Owner: -
@@ -3384,6 +3628,36 @@ REVOKE ALL ON FUNCTION shadowgate.protect_table(tbl regclass, col name) FROM PUB
 REVOKE ALL ON FUNCTION shadowgate.record_change(p text, p_kind text, p_ref text, p_actor text, p_at timestamp with time zone, OUT change_id bigint, OUT clock_reset boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION recorder_busy(s text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_busy(s text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION recorder_collect(s text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_collect(s text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION recorder_conninfo(); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_conninfo() FROM PUBLIC;
+
+--
+-- Name: FUNCTION recorder_name(); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_name() FROM PUBLIC;
+
+--
+-- Name: FUNCTION recorder_send(s text, p_wait boolean); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_send(s text, p_wait boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION regenerate_all_policies(); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3408,10 +3682,10 @@ REVOKE ALL ON FUNCTION shadowgate.reset_shadow_clock(p text, p_at timestamp with
 REVOKE ALL ON FUNCTION shadowgate.review_fingerprints(p_ids bigint[], p_resolution text, p_ref text, p_rationale text, p_actor text, p_at timestamp with time zone) FROM PUBLIC;
 
 --
--- Name: FUNCTION schedule_flush(); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION schedule_commit_flush(s text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.schedule_flush() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.schedule_commit_flush(s text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean, p_evidence jsonb); Type: ACL; Schema: shadowgate; Owner: -
@@ -3444,6 +3718,18 @@ REVOKE ALL ON FUNCTION shadowgate.shadow_transactions(p text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION statement_may_discard(statement text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.statement_may_discard(statement text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION tenant_type(typ oid); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3454,6 +3740,12 @@ REVOKE ALL ON FUNCTION shadowgate.tenant_type(typ oid) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.tenant_type_supported(typ oid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION transaction_ended(p_app_pid integer, p_backend_start timestamp with time zone, p_xact_start timestamp with time zone, p_recorder_pid integer); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.transaction_ended(p_app_pid integer, p_backend_start timestamp with time zone, p_xact_start timestamp with time zone, p_recorder_pid integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION txn_count(p_seq_no integer); Type: ACL; Schema: shadowgate; Owner: -
@@ -3472,6 +3764,240 @@ REVOKE ALL ON FUNCTION shadowgate.txn_sequence(seq_no integer) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.with_observation(tid integer, op text, shadow text[], rule text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink(text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink(text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink(text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink(text, text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink(text, text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_build_sql_delete(text, int2vector, integer, text[]); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_build_sql_delete(text, int2vector, integer, text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_build_sql_insert(text, int2vector, integer, text[], text[]); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_build_sql_insert(text, int2vector, integer, text[], text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_build_sql_update(text, int2vector, integer, text[], text[]); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_build_sql_update(text, int2vector, integer, text[], text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_cancel_query(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_cancel_query(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_close(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_close(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_close(text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_close(text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_close(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_close(text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_close(text, text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_close(text, text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_connect(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_connect(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_connect(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_connect(text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_current_query(); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_current_query() FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_disconnect(); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_disconnect() FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_disconnect(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_disconnect(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_error_message(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_error_message(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_exec(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_exec(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_exec(text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_exec(text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_exec(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_exec(text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_exec(text, text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_exec(text, text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_fdw_validator(options text[], catalog oid); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_fdw_validator(options text[], catalog oid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_fetch(text, integer); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_fetch(text, integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_fetch(text, integer, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_fetch(text, integer, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_fetch(text, text, integer); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_fetch(text, text, integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_fetch(text, text, integer, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_fetch(text, text, integer, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_connections(); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_connections() FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_notify(OUT notify_name text, OUT be_pid integer, OUT extra text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_notify(OUT notify_name text, OUT be_pid integer, OUT extra text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_notify(conname text, OUT notify_name text, OUT be_pid integer, OUT extra text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_notify(conname text, OUT notify_name text, OUT be_pid integer, OUT extra text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_pkey(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_pkey(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_result(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_result(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_get_result(text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_get_result(text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_is_busy(text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_is_busy(text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_open(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_open(text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_open(text, text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_open(text, text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_open(text, text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_open(text, text, text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_open(text, text, text, boolean); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_open(text, text, text, boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dblink_send_query(text, text); Type: ACL; Schema: shadowgate_dblink; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate_dblink.dblink_send_query(text, text) FROM PUBLIC;
 
 --
 -- Name: shadowgate_ddl_end; Type: EVENT TRIGGER; Schema: -; Owner: -

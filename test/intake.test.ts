@@ -45,6 +45,16 @@ const fingerprints = async () => (await db.pool.query<{ project_id: string; row_
 const quarantined = async () => (await db.pool.query<{
   txid: string; error: string; inbox_row: { keys: string[]; counts: number[]; context_project_id: string };
 }>(`SELECT txid, error, inbox_row FROM shadowgate.audit_quarantine ORDER BY id`)).rows;
+/**
+ * A poisoned piece of the last transaction of `project` in the inbox, written as the admin: the
+ * application cannot write one (the recorder writes only keys memo_key() builds), a bug or a
+ * hand-made row can.
+ */
+const poison = (project: string, keys: string[], counts: number[]) => db.pool.query(
+  `INSERT INTO shadowgate.audit_inbox (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
+                                       app_pid, app_backend_start, xact_start, recorder_pid)
+   SELECT txid, app_txid, context_project_id, user_name, session_id, $2, $3, app_pid, app_backend_start, xact_start, recorder_pid
+     FROM shadowgate.audit_inbox WHERE context_project_id = $1 ORDER BY logged_at DESC LIMIT 1`, [project, keys, counts]);
 const inbox = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM shadowgate.audit_inbox')).rows[0]!.n;
 
 describe('the intake', () => {
@@ -62,12 +72,8 @@ describe('the intake', () => {
   });
 
   it('quarantines a forged unreadable key and absorbs the real findings of the same transaction', async () => {
-    await asApp(db.app, 'sm', async (c) => {
-      // the application can set the settings the policies use: a key whose owner is not UTF-8, in
-      // the same inbox row as the transaction's real findings
-      await c.query(`SELECT set_config('shadowgate.pending', 'shadowgate.n1rx_xff,', true), set_config('shadowgate.n1rx_xff', '5', true)`);
-      await c.query(`SELECT count(*) FROM notes WHERE project_id IN ('aa', 'ab')`);
-    });
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id IN ('aa', 'ab')`));
+    await poison('sm', ['shadowgate.n1rx_xff'], [4]); // an owner that is not UTF-8, in sm's transaction
     await otherTenant();
     expect(await absorbAudit(db.pool)).toBe(3);
     expect(await fingerprints()).toEqual([['motoko', 'aa', 3], ['sm', 'aa', 3], ['sm', 'ab', 3]]);
@@ -83,10 +89,9 @@ describe('the intake', () => {
 
   it(`clamps a forged count to ${CLAMP} per transaction and key, so that no counter overflows`, async () => {
     for (let i = 0; i < 2; i++) {
-      await asApp(db.app, 'sm', async (c) => {
-        await c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`);
-        await c.query(`SELECT set_config(shadowgate.memo_key($1, 'r', 'x', 'aa'), '9223372036854775807', true)`, [tableId]);
-      });
+      await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`));
+      const key = (await db.pool.query(`SELECT shadowgate.memo_key($1, 'r', 'x', 'aa') AS k`, [tableId])).rows[0].k;
+      await poison('sm', [key], ['9223372036854775807' as unknown as number]);
     }
     await otherTenant();
     // before: "bigint out of range" on every call, for every tenant
@@ -127,14 +132,18 @@ describe('the intake', () => {
       return { warning: state.quarantine_warning, metrics: await createMetrics(db.pool).render(state) };
     };
     expect(await show()).toMatchObject({ warning: null, metrics: expect.stringContaining('\nshadowgate_audit_quarantined 0\n') });
-    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff'), shadowgate.open_record('shadowgate.n1rx_x00')`));
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`));
+    await poison('sm', ['shadowgate.n1rx_xff'], [1]);
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'ab'`));
+    await poison('sm', ['shadowgate.n1rx_x00'], [1]);
     const shown = await show(); // the dashboard absorbs first
     expect(shown.warning).toMatch(/^Quarantine: 2 audit inbox rows could not be absorbed \(newest .*: unreadable key/);
     expect(shown.metrics).toContain('\nshadowgate_audit_quarantined 2\n');
   });
 
   it('shows the quarantine in status (text and --json)', async () => {
-    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_x00')`)); // a NUL byte: no text holds it
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'ab'`));
+    await poison('sm', ['shadowgate.n1rx_x00'], [1]); // a NUL byte: no text holds it
     await absorbAudit(db.pool);
     const text = await cli(['status'], { DATABASE_URL: db.url });
     expect(text.code, text.stderr).toBe(0);

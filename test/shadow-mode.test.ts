@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asApp, createTestDb, type TestDb } from './support/db.js';
+import { adminQuery, asApp, createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { until } from './support/sinks.js';
 import { transactions } from '../fixtures/traffic.js';
 import { migrateSchema } from '../shared/db/schema-migration.js';
 import { readdirSync } from 'node:fs';
 import { sqlDir } from '../shared/paths.js';
+import { createPool } from '../shared/db/pool.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 
@@ -76,7 +78,7 @@ describe('shadow', () => {
     expect(rows.map((r) => r.row_project_id).sort()).toEqual(['aa', 'ab', 'bap', 'ea', 'echo', 'io', 'motoko']);
   });
 
-  it('keeps a transaction\'s findings in the inbox until absorbed, and absorbs them once, after commit', async () => {
+  it('absorbs a transaction\'s findings once it has ended, as one row per key, however many pieces the recorder took', async () => {
     const inbox = async () => (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.audit_inbox')).rows[0].n;
     const logged = async () => (await db.pool.query('SELECT txid, row_count FROM shadowgate.rls_audit_log')).rows;
     const c = await db.app.connect();
@@ -85,16 +87,15 @@ describe('shadow', () => {
       await c.query(`SELECT shadowgate.set_project_context('sm')`);
       await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
       const txid = (await c.query('SELECT txid_current() AS t')).rows[0].t;
-      await db.pool.query('SELECT shadowgate.absorb_audit()'); // still open: nothing to take
-      expect(await inbox()).toBe(0);
+      await until(async () => (await inbox()) > 0); // the first finding leaves at once
+      await db.pool.query('SELECT shadowgate.absorb_audit()'); // still open: nothing taken
       expect(await logged()).toEqual([]);
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
       await c.query('COMMIT');
-      expect(await inbox()).toBe(3); // the opening row (1 access), the flush marker, the rest (9)
-      expect(await logged()).toEqual([]);
       await db.pool.query('SELECT shadowgate.absorb_audit()');
       await db.pool.query('SELECT shadowgate.absorb_audit()');
       expect(await inbox()).toBe(0);
-      expect(await logged()).toEqual([{ txid, row_count: 10 }]);
+      expect(await logged()).toEqual([{ txid, row_count: 20 }]);
     } finally {
       c.release();
     }
@@ -143,13 +144,58 @@ describe('shadow', () => {
       const d = await c.query(`DELETE FROM docs WHERE body = 'planted'`);
       expect(d.rowCount).toBe(1);
     });
-    const writes = (await audit()).filter((r) => r.operation !== 'SELECT');
-    expect(writes).toEqual([
-      expect.objectContaining({ operation: 'DELETE', row_project_id: 'aa', denied_reason: 'cross-tenant write', row_count: 1 }),
-      expect.objectContaining({ operation: 'INSERT', row_project_id: 'aa', denied_reason: 'cross-tenant write', row_count: 1 }),
-      expect.objectContaining({ operation: 'UPDATE', row_project_id: 'motoko', denied_reason: 'cross-tenant write', row_count: 10 }),
-      expect.objectContaining({ operation: 'UPDATE', row_project_id: 'motoko', denied_reason: 'cross-tenant write (new row)', row_count: 10 }),
+    // one finding per row changed: not the SELECT policy PostgreSQL also checks, nor the new row
+    expect((await audit()).map((r) => [r.operation, r.row_project_id, r.denied_reason, r.row_count])).toEqual([
+      ['DELETE', 'aa', 'cross-tenant write', 1],
+      ['INSERT', 'aa', 'cross-tenant write', 1],
+      ['UPDATE', 'motoko', 'cross-tenant write', 10],
     ]);
+  });
+
+  it('records one finding for one foreign row updated or deleted, whatever the statement reads of it', async () => {
+    const [id] = (await db.pool.query(`SELECT id FROM docs WHERE project_id = 'ab' ORDER BY id LIMIT 1`)).rows.map((r) => r.id);
+    await asApp(db.app, 'sm', async (c) => {
+      await c.query(`UPDATE docs SET body = body || '' WHERE id = $1 AND project_id = 'ab' RETURNING body`, [id]);
+    });
+    expect((await audit()).map((r) => [r.operation, r.row_project_id, r.row_count])).toEqual([['UPDATE', 'ab', 1]]);
+    await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
+    await asApp(db.app, 'sm', async (c) => {
+      const { rows } = await c.query(`INSERT INTO docs (project_id, body) VALUES ('ab', 'one') RETURNING id`);
+      await c.query('DELETE FROM docs WHERE id = $1 RETURNING id', [rows[0].id]);
+    });
+    expect((await audit()).map((r) => [r.operation, r.row_project_id, r.row_count])).toEqual([['DELETE', 'ab', 1], ['INSERT', 'ab', 1]]);
+    await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
+    // a later statement reading that owner is a finding of its own
+    await asApp(db.app, 'sm', async (c) => {
+      await c.query(`UPDATE docs SET body = body WHERE id = $1`, [id]);
+      await c.query(`SELECT body FROM docs WHERE id = $1`, [id]);
+    });
+    expect((await audit()).map((r) => [r.operation, r.row_project_id, r.row_count])).toEqual([['SELECT', 'ab', 1], ['UPDATE', 'ab', 1]]);
+  });
+
+  it('gives every finding the statement, the application_name, and whether the statement may have discarded the row', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query(`SET application_name = 'billing-export'`);
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'bap' /* ${'x'.repeat(2000)} */`);
+      await c.query(`SELECT d.id FROM docs d JOIN (VALUES (0)) v(x) ON d.id + 0 = v.x WHERE d.project_id = 'io'`);
+      await c.query('COMMIT');
+    } finally {
+      await c.query('RESET application_name');
+      c.release();
+    }
+    await db.pool.query('SELECT shadowgate.absorb_audit()');
+    const { rows } = await db.pool.query(
+      `SELECT row_project_id, statement, application_name, plan_dependent FROM shadowgate.rls_audit_log ORDER BY row_project_id`);
+    expect(rows.map((r) => [r.row_project_id, r.application_name, r.plan_dependent])).toEqual([
+      ['bap', 'billing-export', false],
+      ['io', 'billing-export', true], // rows noted by the scan, then discarded by the join
+    ]);
+    expect(rows[0].statement).toMatch(/^SELECT count\(\*\) FROM docs WHERE project_id = 'bap'/);
+    expect(rows[0].statement).toHaveLength(1024);
+    expect(rows[1].statement).toContain('JOIN (VALUES (0))');
   });
 
   it('records access without a project context or with an unknown project, against the row owner', async () => {
@@ -162,17 +208,69 @@ describe('shadow', () => {
     expect(unknown.every((r) => r.project_id === r.row_project_id && r.context_project_id === 'nosuch')).toBe(true);
   });
 
-  it('never fails the application query when the audit cannot be written (read-only transaction)', async () => {
-    const c = await db.app.connect();
-    try {
-      await c.query('BEGIN READ ONLY');
-      await c.query(`SELECT shadowgate.set_project_context('sm')`);
-      expect(await count(c)).toBe(80);
-      await c.query('COMMIT');
-    } finally {
-      c.release();
-    }
-    expect(await audit()).toEqual([]);
+});
+
+/** Runs `statements` on one application session, then waits until its recorder has written everything it sent. */
+async function onOneSession(statements: string[], options: { readOnlySession?: boolean } = {}): Promise<void> {
+  const c = await db.app.connect();
+  try {
+    if (options.readOnlySession) await c.query('SET default_transaction_read_only = on');
+    for (const q of statements) await c.query(q);
+    await c.query('SELECT shadowgate.flush_recorder()');
+  } finally {
+    await c.query('RESET ALL');
+    c.release();
+  }
+}
+
+const txnCount = async (p: string) =>
+  Number((await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = $1`, [p])).rows[0].n);
+
+describe('shadow: every transaction is recorded, whatever happens to it', () => {
+  beforeAll(() => allPhases('shadow'));
+  const READ_AA = `SELECT count(*) FROM docs WHERE project_id = 'aa'`;
+
+  // Row counts: exact where the transaction commits a write; otherwise at least the first row, at
+  // most every row (what was noted after the recorder's last send is lost with the transaction).
+  const findings = async () => (await audit()).map((r) => [r.project_id, r.row_project_id, r.row_count >= 1 && r.row_count <= 20]);
+
+  it('records a transaction that rolls back, and counts it', async () => {
+    const before = await txnCount('sm');
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, READ_AA, READ_AA, 'ROLLBACK']);
+    expect(await findings()).toEqual([['sm', 'aa', true]]);
+    expect(await txnCount('sm')).toBe(before + 1);
+  });
+
+  it('records what a rolled-back savepoint read', async () => {
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'SAVEPOINT s', READ_AA,
+      `SELECT count(*) FROM docs WHERE project_id = 'ab'`, 'ROLLBACK TO SAVEPOINT s', 'COMMIT']);
+    expect((await findings()).map(([, owner]) => owner)).toContain('aa');
+  });
+
+  it('records a READ ONLY transaction and counts it', async () => {
+    const before = await txnCount('sm');
+    await onOneSession(['BEGIN READ ONLY', `SELECT shadowgate.set_project_context('sm')`, READ_AA, 'COMMIT']);
+    expect(await findings()).toEqual([['sm', 'aa', true]]);
+    expect(await txnCount('sm')).toBe(before + 1);
+  });
+
+  it('records a session with default_transaction_read_only, and a read outside any transaction block', async () => {
+    const before = await txnCount('sm');
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, READ_AA, 'ROLLBACK',
+      `SELECT shadowgate.set_project_context('sm'), (${READ_AA})`], { readOnlySession: true });
+    expect(await findings()).toEqual([['sm', 'aa', true], ['sm', 'aa', true]]);
+    expect(await txnCount('sm')).toBe(before + 2);
+  });
+
+  it('leaves no rolled-back reads of another tenant unrecorded: one finding per transaction', async () => {
+    const before = await txnCount('sm');
+    const n = 150;
+    await onOneSession(Array.from({ length: n }, () => ['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+      `SELECT count(*) FROM docs WHERE project_id = 'motoko'`, 'ROLLBACK']).flat());
+    const rows = await audit();
+    expect(rows).toHaveLength(n);
+    expect(rows.every((r) => r.project_id === 'sm' && r.row_project_id === 'motoko' && r.row_count >= 1)).toBe(true);
+    expect(await txnCount('sm')).toBe(before + n);
   });
 });
 
@@ -220,24 +318,17 @@ describe('enforcing', () => {
 describe('transaction counting', () => {
   beforeAll(() => setPhase(db.pool, 'motoko', 'shadow'));
 
-  it('counts each transaction once per project while it is in shadow, and not read-only ones', async () => {
-    const before = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
-    await asApp(db.app, 'motoko', async (c) => {
-      await c.query(`SELECT shadowgate.set_project_context('motoko')`);
-    });
-    await asApp(db.app, 'motoko', async () => undefined);
-    const c = await db.app.connect();
-    await c.query('BEGIN READ ONLY');
-    await c.query(`SELECT shadowgate.set_project_context('motoko')`);
-    await c.query('COMMIT');
-    c.release();
-    const after = (await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n;
-    expect(after - before).toBe(2);
+  it('counts each transaction once per project while it is in shadow, read-only ones too', async () => {
+    const before = await txnCount('motoko');
+    const ctx = `SELECT shadowgate.set_project_context('motoko')`;
+    await onOneSession(['BEGIN', ctx, ctx, 'COMMIT', 'BEGIN', ctx, 'COMMIT', 'BEGIN READ ONLY', ctx, 'COMMIT']);
+    const after = await txnCount('motoko');
+    expect(after - before).toBe(3);
     // outside shadow nothing reads the count: set_project_context() is then a plain set_config()
     await setPhase(db.pool, 'motoko', 'enforcing');
-    await asApp(db.app, 'motoko', async () => undefined);
+    await onOneSession(['BEGIN', ctx, 'COMMIT']);
     await setPhase(db.pool, 'motoko', 'shadow');
-    expect((await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].n).toBe(after);
+    expect(await txnCount('motoko')).toBe(after);
   });
 
   it('never makes a transaction take a transaction id (a read-only one stays without commit flush)', async () => {
@@ -260,7 +351,11 @@ describe('transaction counting', () => {
     const seq = (await db.pool.query(`SELECT seq_no FROM shadowgate.project_registry WHERE project_id = 'motoko'`)).rows[0].seq_no;
     const counted = async () => Number((await db.pool.query('SELECT shadowgate.txn_count($1) AS n', [seq])).rows[0].n);
     const carry = () => db.pool.query(`SELECT shadowgate.carry_txn_counts('0 s')`);
-    const run = (n: number) => transactions(db.app, 'motoko', n);
+    // sessions of its own: the shared pool's sessions may hold declared transactions not sent yet
+    const run = async (n: number) => {
+      const own = createPool(db.appUrl, 1);
+      await transactions(own, 'motoko', n).finally(() => own.end());
+    };
     const start = await counted();
     await run(3);
     await carry();
@@ -329,36 +424,85 @@ describe('the application role', () => {
     await setPhase(db.pool, 'sm', 'shadow');
     await asApp(db.app, 'sm', async (c) => {
       // claims of reading its own rows, and of a table that is not protected
-      await c.query(`SELECT shadowgate.first_denial(1, 'r', 'x', 'sm'), shadowgate.first_denial(999, 'r', 'x', 'aa')`);
-      await c.query(`SELECT set_config(shadowgate_key, '5', true) FROM (SELECT 'shadowgate.n1rx_' || 'x' || encode('sm', 'hex') AS shadowgate_key) k`);
+      await c.query(`SELECT shadowgate.note_row(1, 'r', 'x', 'sm'), shadowgate.note_row(999, 'r', 'x', 'aa')`);
     });
     // reasons that do not fit the context: "no context" and "unknown project" with a known project set
-    await asApp(db.app, 'sm', (c) => c.query(
-      `SELECT shadowgate.first_denial(1, 'r', k.rc, 'aa'), set_config(shadowgate.memo_key(1, 'r', k.rc, 'aa'), '5', true)
-         FROM (VALUES ('n'), ('u')) AS k(rc)`));
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.note_row(1, 'r', k.rc, 'aa') FROM (VALUES ('n'), ('u')) AS k(rc)`));
     // reads the project may do: aa (shared) reads sm, echo (super) reads everything
     await setPhase(db.pool, 'aa', 'shadow');
     await setPhase(db.pool, 'echo', 'shadow');
     for (const [ctx, owner] of [['aa', 'sm'], ['echo', 'aa']] as const) {
-      await asApp(db.app, ctx, (c) => c.query(
-        `SELECT shadowgate.first_denial(1, 'r', 'x', $1), set_config(shadowgate.memo_key(1, 'r', 'x', $1), '5', true)`, [owner]));
+      await asApp(db.app, ctx, (c) => c.query(`SELECT shadowgate.note_row(1, 'r', 'x', $1)`, [owner]));
     }
     expect(await audit()).toEqual([]);
-  });
-
-  it('cannot stall the audit with keys that cannot be read', async () => {
-    await setPhase(db.pool, 'sm', 'shadow');
-    // not UTF-8, and a table id out of range
-    await asApp(db.app, 'sm', (c) => c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff'), shadowgate.open_record('shadowgate.n99999999999rx_z')`));
-    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM docs WHERE project_id = 'ab'`));
-    expect((await audit()).map((r) => [r.project_id, r.row_project_id, r.row_count])).toEqual([['sm', 'ab', 10]]);
-    expect((await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.audit_inbox')).rows[0].n).toBe(0);
   });
 
   it('cannot read or touch the audit inbox', async () => {
     await refused('SELECT * FROM shadowgate.audit_inbox');
     await refused(`INSERT INTO shadowgate.audit_inbox (txid, context_project_id, keys, counts) VALUES (1, 'sm', '{}', '{}')`);
     await refused('DELETE FROM shadowgate.audit_inbox');
+  });
+
+  it('cannot use dblink, the recorder\'s functions, or its connection', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    const c = await db.app.connect();
+    try {
+      await c.query(`SELECT shadowgate.set_project_context('sm')`); // the session's recorder is open now
+      for (const q of [
+        'SELECT shadowgate_dblink.dblink_get_connections()',
+        `SELECT shadowgate_dblink.dblink_disconnect('x')`,
+        `SELECT shadowgate_dblink.dblink_exec('dbname=postgres', 'SELECT 1')`,
+        `SELECT shadowgate_dblink.dblink_send_query('x', 'SELECT 1')`,
+        'SELECT shadowgate.recorder_name()',
+        `SELECT shadowgate.recorder_send('x', true)`,
+        `SELECT shadowgate.take_findings(1, 1, NULL, 'sm', 'u', 'a', 'q', '{}', '{}', '{sm@99999999999999999}')`,
+        `SELECT shadowgate.buffered_findings('x')`,
+        `SELECT shadowgate.transaction_ended(1, now(), now(), 1)`,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'shadowgate recorder'`,
+      ]) {
+        await expect(c.query(q), q).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|42883)$/) });
+      }
+      // nothing shows the recorder's buffers: their names hold the connection's random name
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM pg_settings WHERE name LIKE 'shadowgate.%'`);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      c.release();
+    }
+  });
+
+  it('counts a transaction once per project however often it declares it, whatever it resets', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    const seq = (await db.pool.query(`SELECT seq_no FROM shadowgate.project_registry WHERE project_id = 'sm'`)).rows[0].seq_no;
+    const before = await txnCount('sm');
+    const again = Array.from({ length: 20 }, () => [
+      `SELECT set_config('shadowgate.counted_${Number(seq)}', '', true), set_config('shadowgate.pending', '', true)`,
+      'RESET ALL', `SET LOCAL shadowgate.flush_scheduled = ''`, 'DISCARD TEMP',
+      `SELECT shadowgate.set_project_context('sm')`, `SELECT shadowgate.declare_counted('sm')`,
+    ]).flat();
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, ...again, 'COMMIT']);
+    await onOneSession([`SELECT shadowgate.declare_counted('sm') FROM generate_series(1, 50)`]);
+    expect(await txnCount('sm')).toBe(before + 2);
+  });
+
+  it('cannot hide a would-be denial by resetting settings, by connection options or role settings, or by rolling back', async () => {
+    await setPhase(db.pool, 'sm', 'shadow');
+    await adminQuery(`ALTER ROLE ${db.appRole} SET shadowgate.pending = 'x'`);
+    const tricked = createPool(`${db.appUrl}?options=${encodeURIComponent('-c shadowgate.flush_scheduled=1 -c shadowgate.notify_after=9')}`, 1);
+    try {
+      const c = await tricked.connect();
+      try {
+        for (const q of ['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+          `SELECT count(*) FROM docs WHERE project_id = 'bap'`, 'RESET ALL', 'DISCARD TEMP',
+          `SELECT set_config('shadowgate.pending', '', true)`, 'ROLLBACK']) await c.query(q);
+        await c.query('SELECT shadowgate.flush_recorder()');
+      } finally {
+        c.release();
+      }
+    } finally {
+      await tricked.end();
+      await adminQuery(`ALTER ROLE ${db.appRole} RESET ALL`);
+    }
+    expect((await audit()).map((r) => [r.project_id, r.row_project_id])).toEqual([['sm', 'bap']]);
   });
 
   it('cannot escape its tenant in enforcing by setting the settings the policies read', async () => {

@@ -60,7 +60,8 @@ export function registerViolations(program: Command): void {
         }
         if (out.sm.length) console.log(bold(`Newest ${out.sm.length} samples`));
         for (const s of out.sm) {
-          console.log(`  ${stamp(s.logged_at)} ${s.project_id} ${s.operation} ${s.table_name} owner=${ownerLabel(s.row_project_id)} x${s.row_count} "${s.denied_reason}" user=${s.user_name} session=${s.session_id}`);
+          console.log(`  ${stamp(s.logged_at)} ${s.project_id} ${s.operation} ${s.table_name} owner=${ownerLabel(s.row_project_id)} x${s.row_count} "${s.denied_reason}"${s.plan_dependent ? ' (plan-dependent)' : ''} user=${s.user_name} session=${s.session_id} application=${s.application_name ?? ''}`);
+          if (s.statement) console.log(`    ${s.statement.replace(/\s+/g, ' ').slice(0, 200)}`);
         }
       }
       if (out.elig && !o.json) {

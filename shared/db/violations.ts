@@ -39,6 +39,11 @@ export interface Sample {
   user_name: string | null;
   session_id: string | null;
   context_project_id: string | null;
+  /** the statement that noted it (first kB) and the session's application_name */
+  statement: string | null;
+  application_name: string | null;
+  /** the statement may have discarded the rows it noted (a join, MERGE, a filter after the policy) */
+  plan_dependent: boolean;
 }
 
 export async function fingerprints(db: Queryable, projectId?: string, since?: Date): Promise<Fingerprint[]> {

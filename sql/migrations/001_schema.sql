@@ -89,6 +89,11 @@ CREATE TABLE shadowgate.rls_audit_log (
     context_project_id varchar(50),
     row_count          bigint NOT NULL DEFAULT 1,
     txid               bigint NOT NULL DEFAULT txid_current(),
+    -- a sample of where it came from: the statement (first kB) and the session's application_name,
+    -- and whether the statement may have discarded the rows it noted (statement_may_discard())
+    statement          text,
+    application_name   varchar(64),
+    plan_dependent     boolean NOT NULL DEFAULT false,
     PRIMARY KEY (id, logged_at)
 ) PARTITION BY RANGE (logged_at);
 CREATE TABLE shadowgate.rls_audit_log_default PARTITION OF shadowgate.rls_audit_log DEFAULT;

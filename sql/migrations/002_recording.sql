@@ -1,7 +1,8 @@
 -- Up Migration
--- Recording: transaction counters, the per-transaction memo of would-be denials, the UNLOGGED audit
--- inbox and the key encoder and decoder. (Runs before 003_policies.sql: the policy functions call
--- these.) 007_intake.sql empties the inbox into rls_audit_log rows and fingerprints (absorb_audit()).
+-- Recording: transaction counters, the recorder (would-be denials and declared transactions sent
+-- out of band through dblink), the UNLOGGED audit inbox and the key encoder and decoder. (Runs
+-- before 003_policies.sql: the policy functions call these.) 007_intake.sql empties the inbox into
+-- rls_audit_log rows and fingerprints (absorb_audit()).
 
 -- Transaction counter per project: an UNLOGGED sequence, created with the project. nextval() on it
 -- writes no WAL, so counting keeps a read-only transaction from having to flush WAL at commit (a
@@ -71,148 +72,418 @@ END $$;
 CREATE TRIGGER project_removed AFTER DELETE ON shadowgate.project_registry
     FOR EACH ROW EXECUTE FUNCTION shadowgate.on_project_removed();
 
--- Name of the transaction-local counter of one audit key: table, operation code, reason code
--- ('x' cross-tenant, 'n' no context, 'u' unknown project) and owner. GUC names are
--- case-insensitive, hence lower-case codes only. STABLE plain SQL so that it is inlined.
+-- The key of one finding: table, operation code, reason code ('x' cross-tenant, 'n' no context,
+-- 'u' unknown project) and owner (hex of its UTF-8 bytes after 'x', 'z' for NULL). parse_key() and
+-- key_owner() (below) decode it. STABLE plain SQL so that it is inlined.
 CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) RETURNS text
 LANGUAGE sql STABLE
 AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
 
--- The first would-be denial of a transaction writes its inbox row at once: that key, counted once.
--- Nothing else is written unless the transaction notes more (see schedule_flush()).
-CREATE FUNCTION shadowgate.open_record(first_key text) RETURNS boolean
+-- ## The recorder
+-- Would-be denials and transaction counts leave the application's transaction at once, through a
+-- dblink connection per application session (the session's "recorder"), to a session of
+-- shadowgate's own that writes them in its own transactions: they survive the application's
+-- ROLLBACK (or a rolled-back savepoint) and are written from READ ONLY transactions too (and from
+-- a hot standby whose recorder_target reaches the primary). One query is in flight per connection:
+-- the previous result is collected before the next is sent.
+--
+-- What the application cannot touch: dblink lives in schema shadowgate_dblink, which the
+-- application role cannot use, and its functions are revoked from PUBLIC; only shadowgate's
+-- SECURITY DEFINER functions (owned by the migrating superuser) open, use and read the connection.
+-- The connection's name is a random secret (gen_random_uuid()): the session's buffers are settings
+-- named after it, which the application cannot name (placeholders are not listed anywhere), so
+-- set_config, SET, SET LOCAL, `-c` options and role settings cannot reach them. RESET ALL can
+-- (it resets every setting): it loses what is buffered, never adds (see the README's known limits).
+--
+-- Buffers (transaction-local unless said; <s> is the connection's name):
+--   shadowgate.<s>l   the key noted last: '<key> <statement> <context length>:<context> <count>' (rows of one
+--                     owner in a row cost one setting; <statement>: statement_timestamp() in µs)
+--   shadowgate.<s>b   the counts of the keys noted before it, not sent yet: ';<key>=<count>' ... (a
+--                     key may repeat: the recorder's rows add up; a handful of setting names per
+--                     session, however many owners: PostgreSQL 15 keeps every setting name it saw)
+--   shadowgate.<s>x   the context the buffered keys were noted under
+--   shadowgate.<s>q   the text (1 kB) of the last statement that noted a row, for the finding's sample
+--   shadowgate.<s>p   the finding projects already sent in this transaction: ',<project>,' ...
+--   shadowgate.<s>m   '1' once the commit flush is scheduled in this transaction
+--   shadowgate.<s>t   SESSION-level: transactions declared and not sent yet: ',<project>@<xact start, us>,' ...
+--
+-- When a send happens: the first finding of each project (the context for cross-tenant findings,
+-- the owner otherwise) in a transaction is sent at once, waiting for the previous send if need be;
+-- otherwise the buffer is sent whenever the recorder is idle and it holds 512 bytes (~16 keys) or
+-- 64 more rows of the last key, and after waiting for the recorder when it holds 16 kB. A read-write transaction sends the rest
+-- at COMMIT (a deferred trigger). A read-only or rolled-back transaction loses the rest: the counts
+-- and new keys noted while the previous send was still in flight, at the end of its last statement.
+
+CREATE SCHEMA shadowgate_dblink;
+REVOKE ALL ON SCHEMA shadowgate_dblink FROM PUBLIC;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'dblink') THEN
+        RAISE EXCEPTION 'extension dblink is installed in schema %: shadowgate needs it in schema shadowgate_dblink, where the application cannot call it (ALTER EXTENSION dblink SET SCHEMA shadowgate_dblink)',
+            (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink');
+    END IF;
+END $$;
+CREATE EXTENSION dblink WITH SCHEMA shadowgate_dblink;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate_dblink FROM PUBLIC;
+
+-- Where the recorders connect (one row): NULL, this database on this server (its socket or
+-- 127.0.0.1, its port, as the migrating user), worked out at each connection, so a copy of the
+-- database (CREATE DATABASE … TEMPLATE, a restore) records into itself. On a hot standby, point it
+-- at the primary: UPDATE shadowgate.recorder_target SET conninfo = 'host=… dbname=… user=…'.
+CREATE TABLE shadowgate.recorder_target (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    conninfo text
+);
+INSERT INTO shadowgate.recorder_target DEFAULT VALUES;
+
+-- The recorder's connection string (see recorder_target); values quoted as libpq wants them.
+CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(t.conninfo,
+                    format('host=%s port=%s dbname=%s user=%s',
+                           coalesce(nullif(trim(split_part(current_setting('unix_socket_directories'), ',', 1)), ''), '127.0.0.1'),
+                           current_setting('port'),
+                           '''' || replace(replace(current_database(), '\', '\\'), '''', '\''') || '''',
+                           '''' || replace(replace(current_user, '\', '\\'), '''', '\''') || ''''))
+           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off'''
+      FROM shadowgate.recorder_target t
+$$;
+
+-- The recorder's helpers below run inside shadowgate's SECURITY DEFINER functions, whose
+-- search_path they keep (no SET clause of their own: on PostgreSQL 15 each function with a SET
+-- clause walks every setting the session knows when it returns, on the hot path); none is granted.
+
+-- The name of this session's recorder connection, opened on first use (NULL when it cannot be
+-- opened: nothing is recorded or counted then, with a WARNING).
+CREATE FUNCTION shadowgate.recorder_name() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    open_names text[] := shadowgate_dblink.dblink_get_connections();
+    name text;
+BEGIN
+    IF open_names IS NOT NULL THEN
+        RETURN open_names[1];  -- only shadowgate opens connections in an application session
+    END IF;
+    name := 'sg' || replace(gen_random_uuid()::text, '-', '');
+    BEGIN
+        PERFORM shadowgate_dblink.dblink_connect(name, shadowgate.recorder_conninfo());
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: cannot open the recorder connection (%): nothing is recorded', SQLERRM;
+        RETURN NULL;
+    END;
+    RETURN name;
+END $$;
+
+-- Collects the result of the recorder's previous query, if any (waits for it).
+CREATE FUNCTION shadowgate.recorder_collect(s text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM shadowgate_dblink.dblink_get_result(s, false) AS r(v text);
+    PERFORM 1 FROM shadowgate_dblink.dblink_get_result(s, false) AS r(v text);
+END $$;
+
+-- The buffer's keys and counts, the last key folded in: (keys, counts).
+CREATE FUNCTION shadowgate.buffered_findings(s text, OUT keys text[], OUT counts bigint[]) RETURNS record
+LANGUAGE plpgsql STABLE AS $$  -- plpgsql: its plan is kept for the session (a SQL function's is not)
+BEGIN
+    WITH entries AS (
+        SELECT split_part(e, '=', 1) AS k, split_part(e, '=', 2)::bigint AS n
+          FROM unnest(string_to_array(current_setting('shadowgate.' || s || 'b', true), ';')) AS e
+         WHERE e <> ''
+        UNION ALL
+        SELECT split_part(l, ' ', 1), reverse(split_part(reverse(l), ' ', 1))::bigint
+          FROM nullif(current_setting('shadowgate.' || s || 'l', true), '') AS l
+    )
+    SELECT coalesce(array_agg(k ORDER BY k), '{}'), coalesce(array_agg(n ORDER BY k), '{}')
+      INTO keys, counts
+      FROM (SELECT k, sum(n)::bigint AS n FROM entries GROUP BY k) t
+     WHERE n <> 0;
+END $$;
+
+-- Sends the buffer (findings of this transaction and the session's declared transactions) to the
+-- recorder and empties it; p_wait: until the recorder has written it. Never raises.
+CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    f record := shadowgate.buffered_findings(s);
+    declared text[] := string_to_array(trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), '')), ',');
+    b text;
+    ignored text;
+BEGIN
+    IF cardinality(f.keys) > 0 OR cardinality(declared) > 0 THEN
+        BEGIN
+            PERFORM shadowgate.recorder_collect(s);
+            PERFORM shadowgate_dblink.dblink_send_query(s, format(
+                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %L)',
+                pg_backend_pid(),
+                (extract(epoch FROM now()) * 1000000)::bigint,
+                coalesce(txid_current_if_assigned()::text, 'NULL'),
+                nullif(current_setting('shadowgate.' || s || 'x', true), ''),
+                session_user,
+                current_setting('application_name'),
+                nullif(current_setting('shadowgate.' || s || 'q', true), ''),
+                f.keys, f.counts, coalesce(declared, '{}')));
+            IF p_wait THEN
+                PERFORM shadowgate.recorder_collect(s);
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost', SQLERRM;
+        END;
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'b', '', true);
+    -- the last key stays, counted from 0: the next rows of its owner keep the one-setting path
+    ignored := set_config('shadowgate.' || s || 'l',
+                          regexp_replace(coalesce(current_setting('shadowgate.' || s || 'l', true), ''), '[0-9-]+$', '0'), true);
+    IF cardinality(declared) > 0 THEN
+        ignored := set_config('shadowgate.' || s || 't', '', false);
+    END IF;
+END $$;
+
+-- Whether the recorder is still busy with the previous send.
+CREATE FUNCTION shadowgate.recorder_busy(s text) RETURNS boolean
+LANGUAGE sql
+AS $$ SELECT shadowgate_dblink.dblink_is_busy(s) = 1 $$;
+
+
+-- A read-write transaction that noted a row sends the rest of its buffer at COMMIT (see
+-- flush_at_commit()); after the row is counted: SET CONSTRAINTS … IMMEDIATE fires it at once.
+CREATE FUNCTION shadowgate.schedule_commit_flush(s text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    ignored text;
+BEGIN
+    IF current_setting('transaction_read_only') = 'off' THEN
+        ignored := set_config('shadowgate.' || s || 'm', '1', true);
+        INSERT INTO shadowgate.commit_flush (app_pid) VALUES (pg_backend_pid());
+    END IF;
+    RETURN true;
+END $$;
+
+-- One would-be denial (the policies call it for every row they note): counted under its key in
+-- this transaction's buffer, sent as said above. Never fails the application's statement.
+-- One row changed by an UPDATE or DELETE is one finding: PostgreSQL checks such a row against the
+-- UPDATE/DELETE policy, then the SELECT policy, and an updated row's new version against the
+-- UPDATE and SELECT policies again (u r w r, d r; i r for INSERT … RETURNING), in a row: a SELECT (r)
+-- or new-row (w) note of the same table, owner and statement right after an UPDATE, DELETE or
+-- INSERT note is that row's, not counted.
+CREATE FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    sid text := current_setting('shadowgate.session_id', true);
+    s text := coalesce((shadowgate_dblink.dblink_get_connections())[1], shadowgate.recorder_name());
+    ctx text := coalesce(current_setting('shadowgate.project_id', true), '');
+    done boolean;
+    -- what follows the key in the last-key setting: this statement and context
+    here text := ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
+    k text := shadowgate.memo_key(tid, op, rc, owner);
+    last text;
+    n bigint;
+    unsent integer;
+    project text;
+    sent text;
+    ignored text;
 BEGIN
-    IF current_setting('transaction_read_only') = 'on' THEN
-        -- read-only transaction or hot standby: nothing can be written; leave a trace in the server log
-        RAISE LOG 'shadowgate: would-be denial in a read-only transaction, project=%: %',
-            current_setting('shadowgate.project_id', true), first_key;
+    IF s IS NULL THEN RETURN true; END IF;
+    last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
+    IF left(last, length(k) + length(here)) = k || here THEN  -- the same key as the row before: one setting
+        n := substr(last, length(k) + length(here) + 1)::bigint + 1;
+        ignored := set_config('shadowgate.' || s || 'l', k || here || n, true);
+        IF n % 64 = 0 AND NOT shadowgate.recorder_busy(s) THEN
+            PERFORM shadowgate.recorder_send(s, false);
+        END IF;
+        IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
+            done := shadowgate.schedule_commit_flush(s);
+        END IF;
         RETURN true;
     END IF;
-    IF coalesce(sid, '') = '' THEN
-        sid := pg_backend_pid() || '.' || (SELECT extract(epoch FROM a.backend_start)::bigint
-                                            FROM pg_stat_get_activity(pg_backend_pid()) a);
-        PERFORM set_config('shadowgate.session_id', sid, false);
+    IF op IN ('r', 'w') AND split_part(last, ' ', 1) IN (shadowgate.memo_key(tid, 'u', rc, owner),
+                                                          shadowgate.memo_key(tid, 'd', rc, owner),
+                                                          shadowgate.memo_key(tid, 'i', rc, owner))
+       AND substr(last, strpos(last, ' '), length(here)) = here THEN
+        RETURN true;  -- the row this statement's UPDATE, DELETE or INSERT just noted
     END IF;
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, sid,
-                ARRAY[first_key], '{1}');
-        -- a wake-up for the producer, at most one per session every 50 ms: a NOTIFY serialises
-        -- commits on a global lock (one per transaction cost w1 half its throughput); the producer
-        -- drains again shortly after each wake-up, so a skipped NOTIFY does not leave rows waiting
-        IF to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS') >= coalesce(current_setting('shadowgate.notify_after', true), '') THEN
-            PERFORM pg_notify('shadowgate', 'audit');
-            PERFORM set_config('shadowgate.notify_after',
-                               to_char(clock_timestamp() + interval '50 milliseconds', 'YYYYMMDDHH24MISSMS'), false);
+    -- another key: the last one's count joins the buffer (one context per buffer)
+    IF ctx <> coalesce(nullif(current_setting('shadowgate.' || s || 'x', true), ''), ctx) THEN
+        PERFORM shadowgate.recorder_send(s, false);
+        last := '';
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'x', ctx, true);
+    IF last <> '' AND right(last, 2) <> ' 0' THEN
+        ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
+                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)), true);
+    END IF;
+    IF split_part(last, ' ', 2) <> split_part(here, ' ', 2) THEN  -- a statement that had not noted yet
+        ignored := set_config('shadowgate.' || s || 'q', left(current_query(), 1024), true);
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'l', k || here || '1', true);
+    project := CASE WHEN rc = 'x' THEN ctx ELSE coalesce(owner, '') END;
+    sent := coalesce(current_setting('shadowgate.' || s || 'p', true), '');
+    IF strpos(sent, ',' || project || ',') = 0 THEN
+        -- the first finding of this project in this transaction: sent now, whatever follows
+        ignored := set_config('shadowgate.' || s || 'p', coalesce(nullif(sent, ''), ',') || project || ',', true);
+        PERFORM shadowgate.recorder_send(s, false);
+    ELSE
+        unsent := length(coalesce(current_setting('shadowgate.' || s || 'b', true), ''));
+        IF unsent >= 16384 OR (unsent >= 512 AND NOT shadowgate.recorder_busy(s)) THEN
+            PERFORM shadowgate.recorder_send(s, false);
         END IF;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record a would-be denial: %', SQLERRM;
-    END;
+    END IF;
+    IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
+        done := shadowgate.schedule_commit_flush(s);
+    END IF;
     RETURN true;
 END $$;
 
--- The transaction noted more than its opening row holds (a second access, another key): a marker
--- row whose deferred trigger writes the rest at commit. Once per transaction.
-CREATE FUNCTION shadowgate.schedule_flush() RETURNS boolean
+-- A read-write transaction that noted a would-be denial sends the rest of its buffer at COMMIT (or
+-- SET CONSTRAINTS … IMMEDIATE), and waits until the recorder has written it: its counts are exact.
+CREATE UNLOGGED TABLE shadowgate.commit_flush (app_pid integer NOT NULL);  -- emptied by absorb_audit()
+
+CREATE FUNCTION shadowgate.flush_at_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text := shadowgate.recorder_name();
+    ignored text;
+BEGIN
+    IF s IS NOT NULL THEN
+        PERFORM shadowgate.recorder_send(s, true);
+        ignored := set_config('shadowgate.' || s || 'm', '', true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER flush_at_commit AFTER INSERT ON shadowgate.commit_flush
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shadowgate.flush_at_commit();
+
+-- The application declared a project in shadow (set_project_context()): this transaction counts for
+-- it once, when the recorder receives it (with the transaction's first finding, or with others every
+-- 16 transactions or second). The recorder counts each (session, transaction start, project) once.
+CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s text;
+    entry text;
+    declared text;
+    ignored text;
+BEGIN
+    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
+    IF p_project IS NULL OR p_project !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN  -- not a project name: nothing to count
+        RETURN p_project;
+    END IF;
+    s := shadowgate.recorder_name();
+    IF s IS NULL THEN RETURN p_project; END IF;
+    entry := p_project || '@' || (extract(epoch FROM now()) * 1000000)::bigint;
+    declared := coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',');
+    IF strpos(declared, ',' || entry || ',') = 0 THEN
+        declared := declared || entry || ',';
+        ignored := set_config('shadowgate.' || s || 't', declared, false);
+    END IF;
+    IF (length(declared) - length(replace(declared, ',', ''))) > 16
+       OR split_part(split_part(declared, ',', 2), '@', 2)::bigint < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000 THEN
+        IF NOT shadowgate.recorder_busy(s) THEN
+            PERFORM shadowgate.recorder_send(s, false);
+        END IF;
+    END IF;
+    RETURN p_project;
+END $$;
+
+-- Sends what this session has buffered (its declared transactions, this transaction's findings)
+-- and waits until the recorder has written it. For the application at the end of a session or
+-- before a pool parks a connection: an idle session's last declared transactions are otherwise
+-- counted with its next transaction. Harmless to call at any time.
+CREATE FUNCTION shadowgate.flush_recorder() RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM set_config('shadowgate.flush_scheduled', '1', true);
-    IF current_setting('transaction_read_only') = 'on' THEN
-        RAISE LOG 'shadowgate: would-be denials in a read-only transaction, project=%: %',
-            current_setting('shadowgate.project_id', true), current_setting('shadowgate.pending', true);
-        RETURN true;
+    IF shadowgate_dblink.dblink_get_connections() IS NOT NULL THEN
+        PERFORM shadowgate.recorder_collect(shadowgate.recorder_name());
+        PERFORM shadowgate.recorder_send(shadowgate.recorder_name(), true);
     END IF;
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, flush)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user,
-                current_setting('shadowgate.session_id', true), '{}', '{}', true);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not schedule the audit flush: %', SQLERRM;
-    END;
-    RETURN true;
 END $$;
 
-CREATE FUNCTION shadowgate.more_noted() RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$
-    SELECT CASE current_setting('shadowgate.flush_scheduled', true) WHEN '1' THEN true
-           ELSE shadowgate.schedule_flush() END
-$$;
+-- The recorder's side (runs in the recorder's session, as the migrating user): one inbox row for
+-- what one send carried, and the declared transactions counted, each (session, transaction start,
+-- project) once: the recorder session remembers the last transaction start it counted per project
+-- (transaction starts only grow within a session).
+CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint,
+                                         p_txid bigint, p_context text, p_user text, p_application text,
+                                         p_statement text, p_keys text[], p_counts bigint[], p_declared text[])
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    epoch constant timestamptz := 'epoch';
+    -- the application session's start, looked up once: this session serves that one alone
+    app_start timestamptz := nullif(current_setting('shadowgate.app_backend_start', true), '')::timestamptz;
+    d record;
+    ignored text;
+BEGIN
+    IF app_start IS NULL THEN
+        SELECT a.backend_start INTO app_start FROM pg_stat_get_activity(p_app_pid) a;
+        ignored := set_config('shadowgate.app_backend_start', coalesce(app_start::text, ''), false);
+    END IF;
+    IF cardinality(p_keys) > 0 THEN
+        INSERT INTO shadowgate.audit_inbox
+            (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
+             app_pid, app_backend_start, xact_start, recorder_pid, statement, application_name)
+        VALUES (coalesce(p_txid, txid_current()), p_txid, p_context, p_user,
+                p_app_pid || '.' || extract(epoch FROM app_start)::bigint, p_keys, p_counts,
+                p_app_pid, app_start,
+                epoch + p_xact_start_us * interval '1 microsecond', pg_backend_pid(),
+                left(p_statement, 1024), left(p_application, 64));
+        -- a wake-up for the producer, at most one per recorder every 50 ms: a NOTIFY serialises
+        -- commits on a global lock; the producer drains again shortly after each wake-up, so a
+        -- skipped NOTIFY does not leave rows waiting
+        IF clock_timestamp() >= coalesce(nullif(current_setting('shadowgate.notify_after', true), '')::timestamptz, '-infinity') THEN
+            PERFORM pg_notify('shadowgate', 'audit');
+            ignored := set_config('shadowgate.notify_after', (clock_timestamp() + interval '50 milliseconds')::text, false);
+        END IF;
+    END IF;
+    FOR d IN SELECT g.seq_no, split_part(e, '@', 2)::bigint AS at_us
+               FROM unnest(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
+              WHERE split_part(e, '@', 2) ~ '^[0-9]{1,18}$'
+              ORDER BY 2 LOOP
+        IF d.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || d.seq_no, true), '')::bigint, 0) THEN
+            ignored := nextval(shadowgate.txn_sequence(d.seq_no));
+            ignored := set_config('shadowgate.counted_' || d.seq_no, d.at_us::text, false);
+        END IF;
+    END LOOP;
+END $$;
 
--- The first would-be denial of a key in a transaction: add the key to the pending list.
-CREATE FUNCTION shadowgate.first_denial(tid integer, op text, rc text, owner text) RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$
-    SELECT CASE set_config('shadowgate.pending',
-                           coalesce(current_setting('shadowgate.pending', true), '')
-                             || shadowgate.memo_key(tid, op, rc, owner) || ',',
-                           true)
-           WHEN shadowgate.memo_key(tid, op, rc, owner) || ',' THEN shadowgate.open_record(shadowgate.memo_key(tid, op, rc, owner))
-           ELSE shadowgate.more_noted() END
-$$;
 
--- Counts one denied row access under its key. Inlined into the policy: no function call per row.
-CREATE FUNCTION shadowgate.note(tid integer, op text, rc text, owner text) RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$
-    SELECT CASE set_config(shadowgate.memo_key(tid, op, rc, owner),
-                           (coalesce(nullif(current_setting(shadowgate.memo_key(tid, op, rc, owner), true), ''), '0')::bigint + 1)::text,
-                           true)
-           WHEN '1' THEN shadowgate.first_denial(tid, op, rc, owner)
-           WHEN '2' THEN shadowgate.more_noted()
-           ELSE true END
-$$;
-
-
--- The inbox: what transactions' policies noted, as rows of keys and counts that add up per
--- (transaction, key), read and emptied by absorb_audit(), which turns each key of a transaction
--- into one rls_audit_log row. The first denial of a transaction writes its opening row (that key,
--- once); a transaction that notes more (a second access, another key) also writes a marker row
--- (flush), whose deferred trigger writes the rest at commit. UNLOGGED: the rows cost the
--- application's commit no WAL flush (a logged row makes a read-only transaction wait for the disk:
--- shadow/enforcing 0.36 instead of 0.8 on bench w1). The price: a crash of PostgreSQL (not a clean
--- restart) empties it, losing what had not been absorbed yet; `shadowgate run` absorbs on every
--- wake-up and at least every second.
+-- The inbox: what the recorders took, one row per send: keys and counts that add up per
+-- (transaction, key). A transaction is identified by its session (app_pid, app_backend_start) and
+-- its start (xact_start); absorb_audit() takes its rows once it has ended (see transaction_ended())
+-- and turns each key into one rls_audit_log row. UNLOGGED: the recorder's commits flush no WAL.
+-- The price: a crash of PostgreSQL (not a clean restart) empties it, losing what had not been
+-- absorbed yet; `shadowgate run` absorbs on every wake-up and at least every second.
 CREATE UNLOGGED TABLE shadowgate.audit_inbox (
-    txid               bigint NOT NULL,
+    txid               bigint NOT NULL,  -- the application's transaction id, or the recorder's when it had none
+    app_txid           bigint,           -- the application's transaction id when it had one
     logged_at          timestamptz NOT NULL DEFAULT now(),
     context_project_id text,
     user_name          text,
     session_id         text,
     keys               text[] NOT NULL,
     counts             bigint[] NOT NULL,
-    flush              boolean NOT NULL DEFAULT false
+    app_pid            integer,
+    app_backend_start  timestamptz,
+    xact_start         timestamptz,
+    recorder_pid       integer,
+    statement          text,
+    application_name   text
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);  -- emptied all day long
 
--- At commit (or SET CONSTRAINTS ... IMMEDIATE): every count beyond the opening row's. Never raises:
--- nothing outside the exception block casts a setting the application could have set.
-CREATE FUNCTION shadowgate.flush_denials() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    keys text[] := string_to_array(rtrim(coalesce(current_setting('shadowgate.pending', true), ''), ','), ',');
-BEGIN
-    BEGIN
-        INSERT INTO shadowgate.audit_inbox (txid, logged_at, context_project_id, user_name, session_id, keys, counts)
-        SELECT NEW.txid, NEW.logged_at, NEW.context_project_id, NEW.user_name, NEW.session_id, keys,
-               ARRAY(SELECT coalesce(nullif(current_setting(k, true), ''), '0')::bigint - CASE WHEN k = keys[1] THEN 1 ELSE 0 END
-                       FROM unnest(keys) AS k)
-         WHERE cardinality(keys) > 0;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record would-be denials: %', SQLERRM;
-    END;
-    -- start afresh: after an early flush (SET CONSTRAINTS ... IMMEDIATE) the next denial opens a new row
-    PERFORM set_config(k, '', true) FROM unnest(keys) AS k;
-    PERFORM set_config('shadowgate.pending', '', true);
-    PERFORM set_config('shadowgate.flush_scheduled', '', true);
-    RETURN NULL;
-END $$;
-
-CREATE CONSTRAINT TRIGGER audit_flush_at_commit AFTER INSERT ON shadowgate.audit_inbox
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.flush)
-    EXECUTE FUNCTION shadowgate.flush_denials();
+-- Whether an inbox row's transaction has ended and its recorder is not writing a piece of it: the
+-- application session is gone or runs another transaction, and the recorder is not active. (A
+-- session has one query in flight to its recorder at a time: once the recorder is idle after the
+-- transaction ended, every piece the transaction sent has been written.)
+CREATE FUNCTION shadowgate.transaction_ended(p_app_pid integer, p_backend_start timestamptz,
+                                             p_xact_start timestamptz, p_recorder_pid integer) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp  -- every session's activity
+AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a
+                        WHERE (a.pid = p_app_pid AND a.backend_start = p_backend_start AND a.xact_start = p_xact_start)
+                           OR (a.pid = p_recorder_pid AND a.state = 'active'))
+$$;
 
 
 -- The lock that orders the readers and writers of the violation window: absorb_audit() (folds rows
@@ -251,6 +522,22 @@ CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
 LANGUAGE sql STABLE STRICT
 AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
 
+-- Whether a statement may have noted rows that it then discards, so that enforcing would not have
+-- changed its result for them ("plan-dependent" findings): policies are checked while rows are
+-- scanned, before a join, a MERGE condition, a semi-join (EXISTS, IN (SELECT …)) or a set operation
+-- decides which rows the statement keeps, and before a WHERE condition that is not leakproof (an
+-- operator like %, @>, @@, ~, LIKE, or a function call). Judged on the statement's text (its first
+-- kB): it can say "may" of a statement whose plan happened to filter first; it says nothing of rows
+-- discarded by a LIMIT or by the application.
+CREATE FUNCTION shadowgate.statement_may_discard(statement text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(statement ~* '\m(join|merge|exists|union|intersect|except|lateral)\M|\min\s*\(\s*select\M|\mfrom\M[^()]*?\w\s*,\s*\w'
+                    OR substring(statement FROM '(?i)\mwhere\M(.*)$') ~* '%|@>|<@|@@|~|\m(i?like|similar)\M|\m(?!(in|any|all|and|or|not)\M)\w+\s*\(',
+                    false)
+$$;
+
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate FROM PUBLIC;
 
 -- Down Migration
+DROP SCHEMA shadowgate_dblink CASCADE;

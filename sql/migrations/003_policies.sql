@@ -52,30 +52,8 @@ AS $$ SELECT CASE WHEN v ~ '^[+-]?[0-9]{1,18}$' THEN v::bigint END $$;
 -- an unknown project: in shadow an unknown project is recorded, in enforcing it sees nothing.
 -- Transactions count only while their project is in shadow (that is all eligibility reads), so
 -- set_project_context() is generated like the policies: an inlined set_config() for every project
--- not in shadow (what a hand-written tenant policy's application runs), declare_counted() for those
--- in shadow. See context_function().
-CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    n integer;
-    k text;
-    ignored text;
-BEGIN
-    -- assignments, not PERFORM: plpgsql evaluates them without the executor (this is the hot path)
-    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
-    SELECT seq_no INTO n FROM shadowgate.project_registry WHERE project_id = p_project;
-    -- count once per transaction and project; a read-only transaction (or a hot standby) cannot
-    -- call nextval() and is not counted
-    IF n IS NOT NULL AND current_setting('transaction_read_only') = 'off' THEN
-        k := 'shadowgate.counted_' || n;
-        IF coalesce(current_setting(k, true), '') = '' THEN
-            ignored := nextval(shadowgate.txn_sequence(n));
-            ignored := set_config(k, '1', true);
-        END IF;
-    END IF;
-    RETURN p_project;
-END $$;
-
+-- not in shadow (what a hand-written tenant policy's application runs), declare_counted()
+-- (002_recording.sql) for those in shadow. See context_function().
 -- SQL text of set_project_context() for the current phases.
 CREATE FUNCTION shadowgate.context_function() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
@@ -92,17 +70,6 @@ $$;
 CREATE FUNCTION shadowgate.set_project_context(p_project text) RETURNS text
 LANGUAGE sql VOLATILE
 AS $$ SELECT set_config('shadowgate.project_id', coalesce(p_project, ''), true) $$;
-
--- note(), called through plpgsql rather than inlined: the planner's expansion of the inlined note()
--- cost every statement ~0.25 ms of planning (four times in an UPDATE: its SELECT and UPDATE
--- policies, old and new row), which a mixed table's enforcing tenants paid too; the call costs ~3 us
--- per noted row (measured: 2,800 noted rows 18.5 ms instead of 10.6 ms; 350 rows 0.84 ms instead of
--- 0.90 ms with planning). No SET clause: a SET makes every call save and restore settings.
-CREATE FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner text) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    RETURN shadowgate.note(tid, op, rc, owner);
-END $$;
 
 -- SQL text: the protected column of table tid, in the type its comparisons use, and the declared
 -- project in that type. Text-like columns compare as text (the anchor's shape), uuid and integer
@@ -405,12 +372,12 @@ BEGIN
         END LOOP;
     END LOOP;
     EXECUTE format('GRANT USAGE ON SCHEMA shadowgate TO %I', role_name);
-    -- what the policies call (inlined functions are checked for EXECUTE too) and the recording
-    -- functions note() expands into (002_recording.sql)
-    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text), shadowgate.note_row(integer, text, text, text),
-        shadowgate.as_uuid(text), shadowgate.as_bigint(text), shadowgate.memo_key(integer, text, text, text),
-        shadowgate.open_record(text), shadowgate.schedule_flush(), shadowgate.more_noted(), shadowgate.first_denial(integer, text, text, text),
-        shadowgate.note(integer, text, text, text) TO %I', role_name);
+    -- what the policies and set_project_context() call (inlined functions are checked for EXECUTE
+    -- too), and flush_recorder(); declare_counted(), note_row() and flush_recorder() are SECURITY
+    -- DEFINER (002_recording.sql)
+    EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.set_project_context(text), shadowgate.declare_counted(text),
+        shadowgate.note_row(integer, text, text, text), shadowgate.as_uuid(text), shadowgate.as_bigint(text),
+        shadowgate.flush_recorder() TO %I', role_name);
     EXECUTE format('GRANT EXECUTE ON FUNCTION shadowgate.observe(integer, text) TO %I', role_name);  -- coverage: 008_coverage.sql
 END $$;
 

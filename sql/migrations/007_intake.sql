@@ -36,7 +36,9 @@ CREATE TYPE shadowgate.finding AS (
     table_id           integer,  -- decoded from the key (parse_key()); NULL: the key cannot be read
     op                 text,     -- r read, i insert, u update, d delete, w an update's new row
     reason             text,     -- x cross-tenant, n no project context, u unknown project
-    row_project_id     text      -- the row owner (NULL: the row has none)
+    row_project_id     text,     -- the row owner (NULL: the row has none)
+    statement          text,     -- the statement that noted it first (its first kB)
+    application_name   text
 );
 
 -- The one formula of a fingerprint: one violation (project, table, operation, row owner, reason)
@@ -51,6 +53,8 @@ AS $$
 $$;
 
 -- Step 1. The inbox rows as findings: one per transaction and key, the counts of its rows summed
+-- (a transaction is its session and start: the recorder takes it in pieces; its id is the
+-- application's when it had one, else the last recorder's that took a piece of it)
 -- and clamped to 2^31 - 1. A real count is the rows one transaction was denied under one key; at
 -- ~1.5 µs per noted row, 2^31 is most of an hour of nothing else. The clamp keeps a forged count
 -- (the application can set the counters) from overflowing the bigint counters: that now takes
@@ -59,11 +63,15 @@ CREATE FUNCTION shadowgate.inbox_findings(p_rows shadowgate.audit_inbox[]) RETUR
 LANGUAGE sql STABLE
 AS $$
     SELECT t.txid, t.logged_at, t.context_project_id, t.user_name, t.session_id, t.key,
-           least(t.n, 2147483647)::bigint, t.x[1]::integer, t.x[2], t.x[3], shadowgate.key_owner(t.x[4])
-      FROM (SELECT r.txid, r.logged_at, r.context_project_id, r.user_name, r.session_id, k.key, sum(k.n) AS n,
-                   shadowgate.parse_key(k.key) AS x
+           least(t.n, 2147483647)::bigint, t.x[1]::integer, t.x[2], t.x[3], shadowgate.key_owner(t.x[4]),
+           t.statement, t.application_name
+      FROM (SELECT coalesce(max(r.app_txid), max(r.txid)) AS txid, min(r.logged_at) AS logged_at,
+                   r.context_project_id, r.user_name, r.session_id, k.key, sum(k.n) AS n,
+                   shadowgate.parse_key(k.key) AS x,
+                   (array_agg(r.statement ORDER BY r.logged_at) FILTER (WHERE r.statement IS NOT NULL))[1] AS statement,
+                   (array_agg(r.application_name ORDER BY r.logged_at))[1] AS application_name
               FROM unnest(p_rows) AS r, unnest(r.keys, r.counts) AS k(key, n)
-             GROUP BY 1, 2, 3, 4, 5, 6) AS t
+             GROUP BY r.session_id, r.xact_start, r.context_project_id, r.user_name, k.key) AS t
      WHERE t.n > 0
 $$;
 
@@ -83,7 +91,8 @@ AS $$
            CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
              || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
-           left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid
+           left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid,
+           left(n.statement, 1024), left(n.application_name, 64), shadowgate.statement_may_discard(n.statement)
       FROM unnest(p_findings) AS n
       JOIN shadowgate.protected_tables t ON t.id = n.table_id
       LEFT JOIN shadowgate.project_registry g ON g.project_id = n.context_project_id
@@ -119,9 +128,9 @@ BEGIN
      WHERE f.table_id IS NULL;
     INSERT INTO shadowgate.rls_audit_log
         (logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-         user_name, session_id, context_project_id, row_count, txid)
+         user_name, session_id, context_project_id, row_count, txid, statement, application_name, plan_dependent)
     SELECT logged_at, project_id, table_name, operation, row_project_id, would_be_denied, denied_reason,
-           user_name, session_id, context_project_id, row_count, txid
+           user_name, session_id, context_project_id, row_count, txid, statement, application_name, plan_dependent
       FROM unnest(v_records);
     INSERT INTO shadowgate.violation_daily AS d (project_id, day, occurrences)
     SELECT project_id, (logged_at AT TIME ZONE 'UTC')::date, sum(row_count)
@@ -181,7 +190,7 @@ BEGIN
     RETURN v_events;
 END $$;
 
--- Empties the audit inbox (one caller at a time: lock_audit()), and carries the transaction
+-- Empties the audit inbox of ended transactions (one caller at a time: lock_audit()), and carries the transaction
 -- counters at most every 10 s. The rows are absorbed at once; if that fails, one transaction at a
 -- time, and the rows of a transaction that still fails go to the quarantine with the error: no
 -- row, forged or not, stops the others. Returns the number of violation events.
@@ -191,13 +200,18 @@ DECLARE
     v_rows   shadowgate.audit_inbox[];
     v_events integer := 0;
     v_txid   bigint;
+    v_txn    text;
     v_from   integer;
     v_to     integer;
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
     PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
-    WITH taken AS (DELETE FROM shadowgate.audit_inbox RETURNING *)
+    DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
+    -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
+    WITH taken AS (DELETE FROM shadowgate.audit_inbox i
+                    WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
+                   RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN
         RETURN 0;
@@ -207,9 +221,13 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'shadowgate: could not absorb the audit inbox at once (%): one transaction at a time', SQLERRM;
     END;
-    v_rows := ARRAY(SELECT r FROM unnest(v_rows) AS r ORDER BY r.txid);
-    FOR v_txid, v_from, v_to IN
-        SELECT (v_rows[i]).txid, min(i), max(i) FROM generate_subscripts(v_rows, 1) AS i GROUP BY 1
+    -- a transaction: its session and start (the recorder's pieces of it), else its id
+    v_rows := ARRAY(SELECT r FROM unnest(v_rows) AS r
+                     ORDER BY coalesce(r.session_id || '@' || r.xact_start, r.txid::text));
+    FOR v_txn, v_txid, v_from, v_to IN
+        SELECT coalesce((v_rows[i]).session_id || '@' || (v_rows[i]).xact_start, (v_rows[i]).txid::text),
+               max((v_rows[i]).txid), min(i), max(i)
+          FROM generate_subscripts(v_rows, 1) AS i GROUP BY 1
     LOOP
         BEGIN
             v_events := v_events + shadowgate.absorb_rows(v_rows[v_from:v_to]);

@@ -345,7 +345,9 @@ DECLARE
     ignored text;
 BEGIN
     IF s IS NOT NULL THEN
+        -- every piece written before COMMIT returns: the absorb then takes the transaction whole
         PERFORM shadowgate.recorder_send(s, true);
+        PERFORM shadowgate.recorder_collect(s);
         ignored := set_config('shadowgate.' || s || 'm', '', true);
     END IF;
     RETURN NULL;

@@ -185,8 +185,17 @@ describe('chaos', () => {
       await c.query('BEGIN');
       await c.query(`SELECT shadowgate.set_project_context('sm')`);
       await c.query(`SELECT count(*) FROM notes`);
-      await c.query(`SELECT shadowgate.open_record('shadowgate.n1rx_xff')`); // not UTF-8: only the application could have forged it
-      await c.query(`SELECT set_config(shadowgate.memo_key($1, 'r', 'x', 'aa'), '9223372036854775807', true)`, [notes!.id]);
+      // poison in this transaction's inbox rows, written as the admin while it is open (the
+      // application cannot: the recorder writes only keys memo_key() builds): a key that is not
+      // UTF-8 and a huge count for aa
+      const pid = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
+      await until(async () => (await q(`SELECT 1 FROM shadowgate.audit_inbox WHERE app_pid = $1`, [pid])).length > 0);
+      await q(`INSERT INTO shadowgate.audit_inbox (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
+                                                   app_pid, app_backend_start, xact_start, recorder_pid)
+               SELECT txid, app_txid, context_project_id, user_name, session_id,
+                      ARRAY['shadowgate.n1rx_xff', shadowgate.memo_key($2, 'r', 'x', 'aa')], '{1,9223372036854775807}',
+                      app_pid, app_backend_start, xact_start, recorder_pid
+                 FROM shadowgate.audit_inbox WHERE app_pid = $1 LIMIT 1`, [pid, notes!.id]);
       await c.query('COMMIT');
     } finally {
       c.release();

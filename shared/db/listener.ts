@@ -2,8 +2,8 @@ import pg from 'pg';
 import { execute } from './sql.js';
 
 /**
- * A committing transaction that recorded would-be denials notifies at most this often per session
- * (shadowgate.open_record() in sql/migrations/002_recording.sql): a listener that wants every
+ * A recorder that wrote would-be denials notifies at most this often per application session
+ * (shadowgate.take_findings() in sql/migrations/002_recording.sql): a listener that wants every
  * row drains once more this long after a hint.
  */
 export const AUDIT_NOTIFY_GAP_MS = 50;

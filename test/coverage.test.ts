@@ -115,40 +115,49 @@ describe('coverage', () => {
   });
 
   it('required coverage is an exit criterion: the gate refuses (exit 1) naming what is missing, report and status show it, and passes once exercised', async () => {
-    await setPhase(db.pool, 'sa', 'shadow', ago(8));
-    await asApp(db.app, 'sa', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'sa'`));
-    const set = await run('project', 'set', 'sa', '--require-coverage', 'select,public.files:update');
+    await addProject(db.pool, { projectId: 'se', accessLevel: 'isolated' });
+    await setPhase(db.pool, 'se', 'shadow', ago(8));
+    await asApp(db.app, 'se', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'se'`));
+    const set = await run('project', 'set', 'se', '--require-coverage', 'select,public.files:update');
     expect(set.code).toBe(0);
-    expect(set.stdout).toContain('sa must exercise in shadow before enforcing: SELECT on every protected table, UPDATE on public.files');
-    const refused = await run('migrate', '--project', 'sa', '--phase', 'enforcing');
+    expect(set.stdout).toContain('se must exercise in shadow before enforcing: SELECT on every protected table, UPDATE on public.files');
+    const refused = await run('migrate', '--project', 'se', '--phase', 'enforcing');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Coverage: not exercised in this shadow window: SELECT on public.files, UPDATE on public.files, SELECT on public.logs');
-    const text = (await run('report', '--project', 'sa')).stdout;
+    const text = (await run('report', '--project', 'se')).stdout;
     expect(text).toContain('NOT ELIGIBLE');
     expect(text).toMatch(/public\.notes: SELECT 1, INSERT –, UPDATE –, DELETE –/);
     expect(text).toContain('public.files: never touched');
     expect(text).toContain('missing: SELECT on public.files, UPDATE on public.files, SELECT on public.logs');
-    const md = (await run('report', '--project', 'sa', '--markdown')).stdout;
+    const md = (await run('report', '--project', 'se', '--markdown')).stdout;
     expect(md).toContain('| table | SELECT | INSERT | UPDATE | DELETE |');
     expect(md).toContain('| public.notes | 1 | – | – | – |');
     expect(md).toContain('| public.files (never touched) | MISSING | – | MISSING | – |');
     expect(md).toContain('- Never touched: public.files, public.logs');
-    const json = JSON.parse((await run('report', '--project', 'sa', '--json')).stdout).projects.sa;
+    const json = JSON.parse((await run('report', '--project', 'se', '--json')).stdout).projects.se;
     expect(json.coverage.required).toEqual([{ table: null, operation: 'SELECT' }, { table: 'public.files', operation: 'UPDATE' }]);
     expect(json.criteria.at(-1)).toMatchObject({ name: 'coverage', met: false });
     const status = await run('status');
-    expect(status.stdout).toMatch(/sa .* coverage missing: SELECT on public\.files, UPDATE on public\.files, SELECT on public\.logs/);
+    expect(status.stdout).toMatch(/se .* coverage missing: SELECT on public\.files, UPDATE on public\.files, SELECT on public\.logs/);
     expect(status.stdout).not.toMatch(/sb .*coverage missing/);
 
-    await asApp(db.app, 'sa', async (c) => {
-      await c.query(`UPDATE files SET v = 2 WHERE project_id = 'sa'`); // its WHERE reads files: SELECT too
-      await c.query(`SELECT count(*) FROM logs WHERE project_id = 'sa'`);
+    await asApp(db.app, 'se', async (c) => {
+      await c.query(`UPDATE files SET v = 2 WHERE project_id = 'se'`); // its WHERE reads files: SELECT too
+      await c.query(`SELECT count(*) FROM logs WHERE project_id = 'se'`);
     });
-    const passed = await run('migrate', '--project', 'sa', '--phase', 'enforcing');
+    const passed = await run('migrate', '--project', 'se', '--phase', 'enforcing');
     expect(passed.stderr).toBe('');
     expect(passed.code).toBe(0);
-    const ev = (await db.pool.query(`SELECT evidence FROM shadowgate.rls_phase_history WHERE project_id = 'sa' AND to_phase = 'enforcing'`)).rows[0].evidence;
+    const ev = (await db.pool.query(`SELECT evidence FROM shadowgate.rls_phase_history WHERE project_id = 'se' AND to_phase = 'enforcing'`)).rows[0].evidence;
     expect(ev.criteria.at(-1)).toMatchObject({ name: 'coverage', met: true });
+    expect(ev.coverage.tables.find((t: { table: string }) => t.table === 'public.files').operations.UPDATE.transactions).toBe(1);
+    // the decision keeps what the window had exercised; later traffic does not change it
+    await asApp(db.app, 'sb', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'sb'`));
+    const decisions = (await run('decisions')).stdout;
+    const decision = decisions.slice(decisions.indexOf('## se '), decisions.indexOf('\n## ', decisions.indexOf('## se ')));
+    expect(decision).toContain('**Coverage at the decision: transactions per table and operation in this shadow window');
+    expect(decision).toContain('- public.files: SELECT 1, INSERT –, UPDATE 1, DELETE –');
+    expect(decision).toContain('- Required: SELECT on every protected table, UPDATE on public.files; all exercised ✓');
   });
 
   it('refuses a malformed list or a table that is not protected, in one line, exit 2, changing nothing', async () => {

@@ -1,6 +1,7 @@
 import type { Config, Thresholds } from '../config.js';
 import type { Fingerprint } from '../db/violations.js';
 import { evaluateEligibility, type Eligibility, type ProjectStats } from './eligibility.js';
+import { type CoverageReport, coverageLines, coverageReport } from './report.js';
 import { ownerLabel } from './owner.js';
 
 /**
@@ -19,6 +20,8 @@ export interface DecisionEvidence {
   unresolved: number;
   unreviewed_fingerprints: number;
   criteria: Array<{ name: string; met: boolean; line: string; value: number; threshold: number }>;
+  /** what the shadow window had exercised (absent from decisions taken before coverage existed) */
+  coverage?: CoverageReport;
   // added by set_phase()
   shadow_started_at?: string | null;
   resets?: Array<{ at: string; actor: string; reason: string }>;
@@ -40,6 +43,7 @@ export function decisionEvidence(s: ProjectStats, e: Eligibility, t: Thresholds,
     unresolved: s.unresolved,
     unreviewed_fingerprints: s.unreviewedFingerprints,
     criteria: e.criteria.map((c) => ({ name: c.name, met: c.met, line: c.line, value: c.value, threshold: c.threshold })),
+    coverage: coverageReport(s.coverage),
   };
 }
 
@@ -54,6 +58,12 @@ export interface DecisionRecord {
   reason: string | null;
   at: Date;
   evidence: DecisionEvidence | null;
+}
+
+/** The coverage as Markdown: its title in bold, a bullet per table and for what is required. */
+function coverageMarkdownLines(c: CoverageReport, when: string): string[] {
+  const [title, ...rest] = coverageLines(c);
+  return [`**${title!.replace(/^Coverage/, `Coverage ${when}`)}**`, ...rest.map((l) => `- ${l.trim()}`)];
 }
 
 const d = (x: Date | string | null | undefined) => (x ? new Date(x).toISOString().slice(0, 10) : '-');
@@ -79,7 +89,9 @@ function decisionSection(h: DecisionRecord): string[] {
     out.push(`- Transaction Count: ${ev.transactions} (minimum: ${ev.min_transactions})`);
     out.push(`- Violation Count: ${ev.violations} (unresolved: ${ev.unresolved})`);
     out.push('', '**Exit Criteria at the decision:**');
-    for (const c of ev.criteria) out.push(`- ${c.line}`);
+    // set_phase() called directly (a DBA in psql) stores no criteria
+    for (const c of ev.criteria ?? []) out.push(`- ${c.line}`);
+    if (ev.coverage) out.push('', ...coverageMarkdownLines(ev.coverage, 'at the decision'));
     out.push('', '**Shadow Resets:**');
     if (!ev.resets?.length) out.push('- None');
     for (const r of ev.resets ?? []) out.push(`- ${r.at.slice(0, 10)} by ${r.actor}: ${r.reason}`);
@@ -112,6 +124,7 @@ export function decisionsMarkdown(stats: readonly ProjectStats[], fps: readonly 
       out.push(`- Shadow Duration: ${e.daysInShadow} days`);
       out.push(`- Transaction Count: ${s.transactions}`);
       out.push(`- Violation Count: ${s.violations} (unresolved: ${s.unresolved})`, '');
+      out.push(...coverageMarkdownLines(coverageReport(s.coverage), 'now'), '');
       out.push('**Violations Analysis:**');
       if (mine.length === 0) out.push('- None');
       for (const f of mine) out.push(fingerprintLine(f));

@@ -88,7 +88,11 @@ DECLARE
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
-    PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
+    BEGIN
+        PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
+    EXCEPTION WHEN OTHERS THEN  -- never holds the violations back; its rows wait for the next absorb
+        RAISE WARNING 'shadowgate: could not absorb the coverage inbox: %', SQLERRM;
+    END;
     DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
     -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
     WITH taken AS (DELETE FROM shadowgate.audit_inbox i

@@ -126,6 +126,26 @@ describe('the intake', () => {
     }
   });
 
+  it('absorbs the violations when the coverage inbox cannot be folded, and folds it once it can', async () => {
+    const coverage = async () => (await db.pool.query<{ inbox: number; folded: number }>(
+      `SELECT (SELECT count(*)::int FROM shadowgate.coverage_inbox) AS inbox,
+              (SELECT count(*)::int FROM shadowgate.coverage WHERE project_id = 'sm') AS folded`)).rows[0]!;
+    await absorbAudit(db.pool);
+    await db.pool.query(`DELETE FROM shadowgate.coverage`);
+    // an error nobody foresaw in the coverage fold, simulated by a constraint
+    await db.pool.query(`ALTER TABLE shadowgate.coverage ADD CONSTRAINT test_poison CHECK (operation <> 'SELECT')`);
+    try {
+      await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`));
+      expect(await absorbAudit(db.pool)).toBe(1);
+      expect(await fingerprints()).toEqual([['sm', 'aa', 3]]);
+      expect(await coverage()).toEqual({ inbox: 1, folded: 0 });
+    } finally {
+      await db.pool.query('ALTER TABLE shadowgate.coverage DROP CONSTRAINT test_poison');
+    }
+    expect(await absorbAudit(db.pool)).toBe(0);
+    expect(await coverage()).toEqual({ inbox: 0, folded: 1 });
+  });
+
   it('shows the quarantine on the dashboard and in /metrics', async () => {
     const show = async () => {
       const state = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());

@@ -190,8 +190,9 @@ BEGIN
     RETURN v_events;
 END $$;
 
--- Empties the audit inbox of ended transactions (one caller at a time: lock_audit()), and carries the transaction
--- counters at most every 10 s. The rows are absorbed at once; if that fails, one transaction at a
+-- Empties the audit inbox of ended transactions (one caller at a time: lock_audit()), carries the
+-- transaction counters at most every 10 s and folds the coverage inbox (if that fails, its rows wait
+-- for the next call). The rows are absorbed at once; if that fails, one transaction at a
 -- time, and the rows of a transaction that still fails go to the quarantine with the error: no
 -- row, forged or not, stops the others. Returns the number of violation events.
 CREATE FUNCTION shadowgate.absorb_audit() RETURNS integer
@@ -206,7 +207,11 @@ DECLARE
 BEGIN
     PERFORM shadowgate.lock_audit();
     PERFORM shadowgate.carry_txn_counts(interval '10 seconds');
-    PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
+    BEGIN
+        PERFORM shadowgate.absorb_coverage();  -- 008_coverage.sql
+    EXCEPTION WHEN OTHERS THEN  -- never holds the violations back; its rows wait for the next absorb
+        RAISE WARNING 'shadowgate: could not absorb the coverage inbox: %', SQLERRM;
+    END;
     DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
     -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
     WITH taken AS (DELETE FROM shadowgate.audit_inbox i

@@ -1127,7 +1127,12 @@ DECLARE
     sent text;
     ignored text;
 BEGIN
-    IF s IS NULL THEN RETURN true; END IF;
+    -- only the codes the policies pass: the application can call it with any text, and a key is
+    -- kept in the buffers between separators (' ', ';', '='), so a forged code could otherwise
+    -- smuggle a negative count for a real key into them and cancel that finding
+    IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) OR s IS NULL THEN
+        RETURN true;
+    END IF;
     last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
     IF left(last, length(k) + length(here)) = k || here THEN  -- the same key as the row before: one setting
         n := substr(last, length(k) + length(here) + 1)::bigint + 1;

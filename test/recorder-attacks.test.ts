@@ -1,0 +1,68 @@
+// Attacks on the recorder by the application role (issue 9 item 4): each test is a trick the
+// application can play with what it is granted, and the evidence that must survive it.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from './support/db.js';
+import { createDocs, seedProjects, setPhase } from './support/seed.js';
+
+let db: TestDb & { grantApp(): Promise<void> };
+let tid: number; // docs' id in protected_tables (the application cannot read that table)
+
+beforeAll(async () => {
+  db = await createTestDb(import.meta.url);
+  await seedProjects(db.pool);
+  await createDocs(db.pool, 10); // 8 projects x 10 rows
+  await db.grantApp();
+  for (const p of ['sm', 'aa']) await setPhase(db.pool, p, 'shadow');
+  tid = (await db.pool.query(`SELECT id FROM shadowgate.protected_tables WHERE table_oid = 'public.docs'::regclass`)).rows[0].id;
+});
+afterAll(async () => db?.drop());
+
+beforeEach(async () => {
+  await db.pool.query('SELECT shadowgate.absorb_audit()');
+  await db.pool.query('TRUNCATE shadowgate.rls_audit_log, shadowgate.audit_quarantine');
+});
+
+/** Absorbs the inbox; the audit rows as (project, owner, count), and how many rows were quarantined. */
+async function evidence() {
+  await db.pool.query('SELECT shadowgate.absorb_audit()');
+  const audit = (await db.pool.query(
+    `SELECT project_id, row_project_id, row_count::int AS n FROM shadowgate.rls_audit_log ORDER BY 1, 2`,
+  )).rows;
+  const quarantined = Number((await db.pool.query('SELECT count(*) AS n FROM shadowgate.audit_quarantine')).rows[0].n);
+  return { audit, quarantined };
+}
+
+async function onOneSession(statements: string[]): Promise<void> {
+  const c = await db.app.connect();
+  try {
+    for (const q of statements) await c.query(q);
+    await c.query('SELECT shadowgate.flush_recorder()');
+  } catch (e) {
+    await c.query('ROLLBACK');
+    throw e;
+  } finally {
+    c.release(true);
+  }
+}
+
+describe('note_row() called by the application with forged arguments', () => {
+  it('cannot cancel a real would-be denial with a key that smuggles a negative count into the buffer', async () => {
+    // the forged "reason" makes a key that, once in the buffer (';<key>=<count>' ...), reads as
+    // the real finding's key with a count of -1000000, then a key of sm's own rows (dropped)
+    const forged = `SELECT shadowgate.note_row(${tid}, 'r', 'x_x6161=-1000000;shadowgate.n${tid}rx', 'sm') FROM generate_series(1, 2)`;
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+      `SELECT count(*) FROM docs WHERE project_id = 'aa'`, forged,
+      `SELECT shadowgate.note_row(${tid}, 'r', 'x', 'sm')`, 'COMMIT']);
+    expect(await evidence()).toEqual({ audit: [{ project_id: 'sm', row_project_id: 'aa', n: 10 }], quarantined: 0 });
+  });
+
+  it('records nothing for an operation or reason no policy passes, and never fails the statement', async () => {
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+      `SELECT shadowgate.note_row(${tid}, op, rc, 'aa') FROM (VALUES ('r x', 'x'), ('r', 'x=1;'), ('R', 'x'), ('r', 'xx'), ('', ''), (NULL, 'x'), ('r', NULL)) AS f(op, rc)`,
+      `SELECT shadowgate.note_row(NULL, 'r', 'x', 'aa')`,
+      // a count that is not a number once in the buffer: the statement must still succeed
+      `SELECT shadowgate.note_row(${tid}, 'r', 'x_x6161=oops;', NULL) FROM generate_series(1, 2)`,
+      `SELECT count(*) FROM docs WHERE project_id = 'ab'`, 'COMMIT']);
+    expect(await evidence()).toEqual({ audit: [{ project_id: 'sm', row_project_id: 'ab', n: 10 }], quarantined: 0 });
+  });
+});

@@ -94,10 +94,22 @@ BEGIN
         RAISE WARNING 'shadowgate: could not absorb the coverage inbox: %', SQLERRM;
     END;
     DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
-    -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
-    WITH taken AS (DELETE FROM shadowgate.audit_inbox i
-                    WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
-                   RETURNING *)
+    -- the rows of transactions that have ended (the recorder takes a transaction in pieces), whole
+    -- transactions up to 10,000 rows (at most ~25 kB each: one array of them stays far below
+    -- PostgreSQL's 1 GB, which the application could otherwise exceed and so stop every absorb);
+    -- a transaction of more rows alone is taken 10,000 rows at a time (its counts split, none lost)
+    WITH ended AS (
+        SELECT i.ctid AS row_id,
+               count(*) OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start) AS upto,
+               row_number() OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start, i.logged_at) AS rn
+          FROM shadowgate.audit_inbox i
+         WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
+    ), taken AS (
+        DELETE FROM shadowgate.audit_inbox i
+         WHERE i.ctid = ANY (ARRAY(SELECT e.row_id FROM ended e
+                                    WHERE e.upto <= 10000
+                                       OR (e.rn <= 10000 AND NOT EXISTS (SELECT 1 FROM ended f WHERE f.upto <= 10000))))
+        RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN
         RETURN 0;
@@ -1103,7 +1115,7 @@ END $$;
 
 CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) RETURNS text
     LANGUAGE sql STABLE
-    AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
+    AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
 
 --
 -- Name: note_row(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -2098,7 +2110,7 @@ BEGIN
         INSERT INTO shadowgate.audit_inbox
             (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
              app_pid, app_backend_start, xact_start, recorder_pid, statement, application_name)
-        VALUES (coalesce(p_txid, txid_current()), p_txid, p_context, p_user,
+        VALUES (coalesce(p_txid, txid_current()), p_txid, left(p_context, 51), p_user,  -- 51: longer than any project
                 p_app_pid || '.' || extract(epoch FROM app_start)::bigint, p_keys, p_counts,
                 p_app_pid, app_start,
                 epoch + p_xact_start_us * interval '1 microsecond', pg_backend_pid(),

@@ -66,3 +66,58 @@ describe('note_row() called by the application with forged arguments', () => {
     expect(await evidence()).toEqual({ audit: [{ project_id: 'sm', row_project_id: 'ab', n: 10 }], quarantined: 0 });
   });
 });
+
+describe('what the application writes cannot stop the absorb (every tenant\'s pipeline)', () => {
+  it('sends at most 51 characters of a context or a row owner, however long the application makes them', async () => {
+    const long = 'q'.repeat(100_000);
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT set_config('shadowgate.project_id', $1, true)`, [`unregistered-${long}`]);
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`); // unknown project: aa's finding
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`SELECT shadowgate.note_row(${tid}, 'r', 'x', $1)`, [long]); // sm read an owner of 100 kB
+      await c.query('COMMIT');
+      await c.query('SELECT shadowgate.flush_recorder()');
+    } finally {
+      c.release(true);
+    }
+    const { rows } = await db.pool.query(
+      `SELECT max(length(context_project_id))::int AS ctx, max(length(k))::int AS key
+         FROM shadowgate.audit_inbox, unnest(keys) AS k`,
+    );
+    expect(rows[0].ctx).toBe(51);
+    expect(rows[0].key).toBeLessThan(150);
+    expect(await evidence()).toEqual({
+      audit: [{ project_id: 'aa', row_project_id: 'aa', n: 10 }, { project_id: 'sm', row_project_id: 'q'.repeat(50), n: 1 }],
+      quarantined: 0,
+    });
+  });
+
+  it('takes whole transactions up to 10,000 inbox rows per absorb, and a bigger one 10,000 rows at a time', async () => {
+    // inbox rows as a recorder writes them, for three ended transactions (pids no session has):
+    // 6,000 + 6,000 + 12,000 rows of one finding each
+    await db.pool.query(
+      `INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts,
+                                           app_pid, app_backend_start, xact_start, recorder_pid)
+       SELECT 1, 'sm', 'app', 'attack.' || t, ARRAY[shadowgate.memo_key($1, 'r', 'x', 'aa')], '{1}',
+              -t, 'epoch', 'epoch', -t
+         FROM (VALUES (1, 6000), (2, 6000), (3, 12000)) AS x(t, n), generate_series(1, x.n)`,
+      [tid],
+    );
+    const inbox = async () => Number((await db.pool.query('SELECT count(*) AS n FROM shadowgate.audit_inbox')).rows[0].n);
+    const absorbed = async () => (await db.pool.query(
+      `SELECT session_id, row_count::int AS n FROM shadowgate.rls_audit_log ORDER BY 1, 2`)).rows;
+    await db.pool.query('SELECT shadowgate.absorb_audit()');
+    expect(await inbox()).toBe(14000); // the last transaction (-3) first: 12,000 rows alone, cut at 10,000
+    expect(await absorbed()).toEqual([{ session_id: 'attack.3', n: 10000 }]);
+    await db.pool.query('SELECT shadowgate.absorb_audit()');
+    expect(await inbox()).toBe(6000); // the rest of -3 (2,000) and -2 (6,000), whole
+    await db.pool.query('SELECT shadowgate.absorb_audit()');
+    expect(await inbox()).toBe(0);
+    expect(await absorbed()).toEqual([
+      { session_id: 'attack.1', n: 6000 }, { session_id: 'attack.2', n: 6000 },
+      { session_id: 'attack.3', n: 2000 }, { session_id: 'attack.3', n: 10000 },
+    ]);
+  });
+});

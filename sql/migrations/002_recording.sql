@@ -74,10 +74,12 @@ CREATE TRIGGER project_removed AFTER DELETE ON shadowgate.project_registry
 
 -- The key of one finding: table, operation code, reason code ('x' cross-tenant, 'n' no context,
 -- 'u' unknown project) and owner (hex of its UTF-8 bytes after 'x', 'z' for NULL). parse_key() and
--- key_owner() (below) decode it. STABLE plain SQL so that it is inlined.
+-- key_owner() (below) decode it. STABLE plain SQL so that it is inlined. The owner's first 51
+-- characters: the audit keeps 50, and no registered project is longer (a key stays small whatever
+-- the application writes in the column).
 CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) RETURNS text
 LANGUAGE sql STABLE
-AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(owner, 'UTF8'), 'hex'), 'z') $$;
+AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
 
 -- ## The recorder
 -- Would-be denials and transaction counts leave the application's transaction at once, through a
@@ -430,7 +432,7 @@ BEGIN
         INSERT INTO shadowgate.audit_inbox
             (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
              app_pid, app_backend_start, xact_start, recorder_pid, statement, application_name)
-        VALUES (coalesce(p_txid, txid_current()), p_txid, p_context, p_user,
+        VALUES (coalesce(p_txid, txid_current()), p_txid, left(p_context, 51), p_user,  -- 51: longer than any project
                 p_app_pid || '.' || extract(epoch FROM app_start)::bigint, p_keys, p_counts,
                 p_app_pid, app_start,
                 epoch + p_xact_start_us * interval '1 microsecond', pg_backend_pid(),

@@ -213,10 +213,22 @@ BEGIN
         RAISE WARNING 'shadowgate: could not absorb the coverage inbox: %', SQLERRM;
     END;
     DELETE FROM shadowgate.commit_flush;  -- markers: their work is queued at insert (002_recording.sql)
-    -- the rows of transactions that have ended (the recorder takes a transaction in pieces)
-    WITH taken AS (DELETE FROM shadowgate.audit_inbox i
-                    WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
-                   RETURNING *)
+    -- the rows of transactions that have ended (the recorder takes a transaction in pieces), whole
+    -- transactions up to 10,000 rows (at most ~25 kB each: one array of them stays far below
+    -- PostgreSQL's 1 GB, which the application could otherwise exceed and so stop every absorb);
+    -- a transaction of more rows alone is taken 10,000 rows at a time (its counts split, none lost)
+    WITH ended AS (
+        SELECT i.ctid AS row_id,
+               count(*) OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start) AS upto,
+               row_number() OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start, i.logged_at) AS rn
+          FROM shadowgate.audit_inbox i
+         WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
+    ), taken AS (
+        DELETE FROM shadowgate.audit_inbox i
+         WHERE i.ctid = ANY (ARRAY(SELECT e.row_id FROM ended e
+                                    WHERE e.upto <= 10000
+                                       OR (e.rn <= 10000 AND NOT EXISTS (SELECT 1 FROM ended f WHERE f.upto <= 10000))))
+        RETURNING *)
     SELECT array_agg(taken) INTO v_rows FROM taken;
     IF v_rows IS NULL THEN
         RETURN 0;

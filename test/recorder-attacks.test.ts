@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { until } from './support/sinks.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let tid: number; // docs' id in protected_tables (the application cannot read that table)
@@ -119,5 +121,29 @@ describe('what the application writes cannot stop the absorb (every tenant\'s pi
       { session_id: 'attack.1', n: 6000 }, { session_id: 'attack.2', n: 6000 },
       { session_id: 'attack.3', n: 2000 }, { session_id: 'attack.3', n: 10000 },
     ]);
+  });
+});
+
+describe('a transaction held open', () => {
+  it('keeps its project from passing for clean while its findings wait for it to end (it is counted already)', async () => {
+    const stats = async () => {
+      const [s] = await absorbAndLoadStats(db.pool, ['sm']);
+      return { transactions: Number(s!.transactions), unresolved: Number(s!.unresolved) };
+    };
+    const before = await stats();
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN READ ONLY');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
+      // the first finding and the declared transaction go to the recorder at once (it writes them
+      // in its own time); the absorb waits for the transaction to end
+      await until(async () => (await stats()).transactions === before.transactions + 1);
+      expect((await stats()).unresolved).toBeGreaterThan(before.unresolved);
+      await c.query('COMMIT');
+    } finally {
+      c.release(true);
+    }
+    expect((await stats()).unresolved).toBeGreaterThan(before.unresolved); // absorbed now
   });
 });

@@ -4,8 +4,10 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.min_shadow_days,
        g.lead_email, g.lead_slack,
        s.migration_phase AS phase, s.updated_at, s.shadow_started_at,
        coalesce(shadowgate.shadow_transactions(g.project_id), 0) AS transactions,
-       coalesce(f.violations, 0) AS violations,
-       coalesce(f.unresolved, 0) AS unresolved,
+       -- plus the findings of transactions still open (counted already, not absorbed until they
+       -- end): a transaction held open across a promotion must not pass for a clean one
+       coalesce(f.violations, 0) + w.waiting AS violations,
+       coalesce(f.unresolved, 0) + w.waiting AS unresolved,
        coalesce(f.unreviewed, 0) AS unreviewed_fingerprints,
        coalesce(f.fingerprints, 0) AS fingerprints,
        -- last seen not eligible, in the current shadow window only
@@ -20,5 +22,11 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.min_shadow_days,
                count(*) FILTER (WHERE v.window_occurrences > 0 OR v.open_since IS NOT NULL) AS fingerprints
           FROM shadowgate.violation_fingerprints v
          WHERE v.project_id = g.project_id) f ON true
+  CROSS JOIN LATERAL (
+        SELECT count(*) AS waiting
+          FROM shadowgate.audit_inbox i, unnest(i.keys, i.counts) AS k(key, n), shadowgate.parse_key(k.key) AS x
+         WHERE k.n > 0
+           AND CASE x[3] WHEN 'x' THEN i.context_project_id = g.project_id
+                         ELSE shadowgate.key_owner(x[4]) = g.project_id END) w
  WHERE $1::text[] IS NULL OR g.project_id = ANY ($1)
  ORDER BY g.seq_no

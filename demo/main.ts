@@ -149,6 +149,7 @@ async function main(): Promise<number> {
       const c = await app.connect(); // one session, as an application's pooled connection
       try {
         for (let i = 0; i < n; i++) await withProject(c, project, (tx) => tx.query(sql));
+        await c.query('SELECT shadowgate.flush_recorder()'); // before the pool parks it: its last transactions counted now
       } finally {
         c.release();
       }

@@ -121,6 +121,7 @@ describe('coverage', () => {
     const set = await run('project', 'set', 'se', '--require-coverage', 'select,public.files:update');
     expect(set.code).toBe(0);
     expect(set.stdout).toContain('se must exercise in shadow before enforcing: SELECT on every protected table, UPDATE on public.files');
+    expect((await run('project', 'list')).stdout).toMatch(/^se .* requires coverage: SELECT on every protected table, UPDATE on public\.files$/m);
     const refused = await run('migrate', '--project', 'se', '--phase', 'enforcing');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Coverage: not exercised in this shadow window: SELECT on public.files, UPDATE on public.files, SELECT on public.logs');

@@ -69,15 +69,17 @@ export function registerProject(program: Command): void {
 
   project
     .command('list')
-    .description('every project, its access level, phase and read permissions')
+    .description('every project, its access level, phase, read permissions and required coverage')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       const { listProjects } = await import('../../shared/db/projects.js');
+      const { describeRequirement } = await import('../../shared/domain/coverage.js');
       const rows = await withDb((pool) => listProjects(pool));
       if (o.json) return printJson(rows);
       for (const r of rows) {
         const reads = r.reads.length ? ` reads ${r.reads.join(', ')}` : '';
-        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))}${r.legacy_owner ? ' legacy-owner' : ''}${r.transactions_from === 'tool-calls' ? ' counts tool-calls' : ''}${reads}`);
+        const required = r.required_coverage.length ? ` requires coverage: ${r.required_coverage.map(describeRequirement).join(', ')}` : '';
+        console.log(`${r.project_id.padEnd(10)} ${r.access_level.padEnd(9)} ${phaseColor(r.phase)(r.phase.padEnd(9))}${r.legacy_owner ? ' legacy-owner' : ''}${r.transactions_from === 'tool-calls' ? ' counts tool-calls' : ''}${reads}${required}`);
       }
     });
 }

@@ -1,6 +1,7 @@
 import { InputError, SQLSTATE, sqlState } from '../errors.js';
 import { isProjectId, PROJECT_ID_RULE } from '../domain/project-id.js';
 import { ACCESS_LEVELS, type AccessLevel, type Phase } from '../domain/phase.js';
+import type { CoverageRequirement } from '../domain/coverage.js';
 import type { Queryable } from './pool.js';
 import { execute, queryOne, queryRows } from './sql.js';
 
@@ -32,6 +33,8 @@ export interface ProjectRow {
   updated_at: Date;
   shadow_started_at: Date | null;
   reads: string[];
+  /** what it must have exercised in shadow before enforcing (project set --require-coverage) */
+  required_coverage: CoverageRequirement[];
 }
 
 export async function addProject(db: Queryable, p: NewProject): Promise<void> {

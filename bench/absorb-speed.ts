@@ -1,8 +1,9 @@
 // `node dist/bench/absorb-speed.js [transactions] [rounds]`: how fast absorb_audit() empties the
 // audit inbox, in one large absorb (a backlog: `transactions` at once, default 100,000) and in
 // small ones (100 transactions per absorb, as `shadowgate run` sees them while rows arrive), on a
-// scratch database of its own. The inbox rows have the shape the policies write: half the
-// transactions one opening row (one key), half an opening row plus a flush row of three keys.
+// scratch database of its own. The inbox rows have the shape the recorder writes: half the
+// transactions one row (its first finding), half that row plus a row of the rest (three keys), of
+// ended transactions (no session recorded).
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { createScratchDb, dropScratchDb } from '../fixtures/scratch-db.js';
@@ -39,12 +40,11 @@ try {
       `WITH t AS (SELECT i, (ARRAY['sm', 'motoko'])[1 + i % 2] AS ctx,
                          (ARRAY['aa', 'ab', 'bap', 'echo', 'ea', 'io'])[1 + (i / 2) % 6] AS owner, 1 + i % 5 AS tid
                     FROM generate_series($1::bigint, $2::bigint) i)
-       INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts, flush)
-       SELECT i, ctx, 'app', 'bench', ARRAY['shadowgate.n' || tid || 'rx_x' || encode(convert_to(owner, 'UTF8'), 'hex')], '{1}'::bigint[], false FROM t
-       UNION ALL SELECT i, ctx, 'app', 'bench', '{}'::text[], '{}'::bigint[], true FROM t WHERE i % 2 = 0
+       INSERT INTO shadowgate.audit_inbox (txid, context_project_id, user_name, session_id, keys, counts)
+       SELECT i, ctx, 'app', 'bench', ARRAY['shadowgate.n' || tid || 'rx_x' || encode(convert_to(owner, 'UTF8'), 'hex')], '{1}'::bigint[] FROM t
        UNION ALL SELECT i, ctx, 'app', 'bench',
                         ARRAY(SELECT 'shadowgate.n' || tid || 'rx_x' || encode(convert_to(o, 'UTF8'), 'hex')
-                                FROM unnest(ARRAY[owner, 'ea', 'io']) o), '{4,2,1}', false FROM t WHERE i % 2 = 0`,
+                                FROM unnest(ARRAY[owner, 'ea', 'io']) o), '{3,2,1}'::bigint[] FROM t WHERE i % 2 = 0`,
       [from, txid - 1]);
     await pool.query('VACUUM shadowgate.audit_inbox'); // what autovacuum does between absorbs in production
   };

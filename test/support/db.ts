@@ -85,9 +85,12 @@ export async function createTemplateDb(file: string, prepare: (db: TestDb & { gr
   const db = testDb(template, appRole, async () => undefined);
   try {
     await prepare({ ...db, grantApp: () => grantApp(db.pool, appRole) });
-  } finally {
-    await db.drop(); // a template may have no sessions while it is copied
+  } catch (err) {
+    await db.drop();
+    await dropScratchDb(ADMIN_URL, template, appRole);
+    throw err;
   }
+  await db.drop(); // a template may have no sessions while it is copied
   let copies = 0;
   return {
     async copy() {

@@ -1185,7 +1185,10 @@ BEGIN
         PERFORM shadowgate.recorder_send(s, false);
     ELSE
         unsent := length(coalesce(current_setting('shadowgate.' || s || 'b', true), ''));
-        IF unsent >= 16384 OR (unsent >= 512 AND NOT shadowgate.recorder_busy(s)) THEN
+        -- a new key goes at once when the recorder is idle: a read-only or rolled-back transaction
+        -- then loses no owner it read in a statement of its own, only those noted while a send was
+        -- in flight (e.g. the second owner of one statement)
+        IF unsent >= 16384 OR NOT shadowgate.recorder_busy(s) THEN
             PERFORM shadowgate.recorder_send(s, false);
         END IF;
     END IF;

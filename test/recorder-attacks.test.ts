@@ -1,5 +1,6 @@
 // Attacks on the recorder by the application role (issue 9 item 4): each test is a trick the
 // application can play with what it is granted, and the evidence that must survive it.
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
@@ -145,5 +146,93 @@ describe('a transaction held open', () => {
       c.release(true);
     }
     expect((await stats()).unresolved).toBeGreaterThan(before.unresolved); // absorbed now
+  });
+});
+
+describe('held: accesses the application ends abruptly or plans once', () => {
+  it('keeps the first finding of a session that terminates itself in the statement that read the row', async () => {
+    const c = new pg.Client({ connectionString: db.appUrl });
+    c.on('error', () => undefined); // the server closes the connection: expected
+    await c.connect();
+    try {
+      await c.query('BEGIN READ ONLY');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await expect(c.query(`SELECT count(*), pg_terminate_backend(pg_backend_pid()) FROM docs WHERE project_id = 'ab'`))
+        .rejects.toThrow();
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    // the recorder writes what was sent after the session is gone
+    const found: Array<{ project_id: string; row_project_id: string; n: number }> = [];
+    await until(async () => {
+      found.push(...(await evidence()).audit);
+      return found.length > 0;
+    });
+    expect(found.map((r) => [r.project_id, r.row_project_id, r.n >= 1])).toEqual([['sm', 'ab', true]]);
+  });
+
+  it('records a WITH HOLD cursor, materialised at COMMIT after the commit flush was due, with its exact count', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      await c.query(`DECLARE held CURSOR WITH HOLD FOR SELECT * FROM docs WHERE project_id = 'ab'`);
+      await c.query('COMMIT');
+      expect((await c.query('FETCH ALL FROM held')).rows).toHaveLength(10);
+      await c.query('CLOSE held');
+    } finally {
+      c.release(true);
+    }
+    expect(await evidence()).toEqual({ audit: [{ project_id: 'sm', row_project_id: 'ab', n: 10 }], quarantined: 0 });
+  });
+
+  it('records each execution of one generic plan under the context it ran with', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query('SET plan_cache_mode = force_generic_plan');
+      const q = { name: 'aa-docs', text: `SELECT count(*) FROM docs WHERE project_id = $1`, values: ['aa'] };
+      for (const ctx of ['sm', null, 'nobody', 'aa']) {
+        await c.query('BEGIN');
+        if (ctx !== null) await c.query('SELECT shadowgate.set_project_context($1)', [ctx]);
+        await c.query(q);
+        await c.query('COMMIT');
+      }
+    } finally {
+      c.release(true);
+    }
+    await db.pool.query('SELECT shadowgate.absorb_audit()');
+    const after = (await db.pool.query(
+      `SELECT project_id, context_project_id, denied_reason, row_count::int AS n FROM shadowgate.rls_audit_log ORDER BY 2 NULLS FIRST`,
+    )).rows;
+    expect(after).toEqual([
+      { project_id: 'aa', context_project_id: null, denied_reason: 'no project context', n: 10 },
+      { project_id: 'aa', context_project_id: 'nobody', denied_reason: 'unknown project', n: 10 },
+      { project_id: 'sm', context_project_id: 'sm', denied_reason: 'cross-tenant read', n: 10 },
+    ]);
+  });
+});
+
+/** Whether a recorder of this database is writing a send. */
+const recorderActive = async () => (await db.pool.query(
+  `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                     AND application_name = 'shadowgate recorder' AND state = 'active') AS busy`)).rows[0].busy as boolean;
+
+describe('a read-only transaction that reads rows of several owners, one statement each', () => {
+  it('records every owner, not only the first one of its project', async () => {
+    const c = await db.app.connect();
+    try {
+      await c.query('BEGIN READ ONLY');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      for (const owner of ['ab', 'bap', 'io']) {
+        await c.query(`SELECT count(*) FROM docs WHERE project_id = $1`, [owner]);
+        await until(async () => !(await recorderActive())); // the application's next statement comes later
+      }
+      await c.query('COMMIT');
+    } finally {
+      c.release(true);
+    }
+    expect((await evidence()).audit.map((r) => [r.project_id, r.row_project_id, r.n >= 1])).toEqual([
+      ['sm', 'ab', true], ['sm', 'bap', true], ['sm', 'io', true],
+    ]);
   });
 });

@@ -111,8 +111,8 @@ AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(
 --
 -- When a send happens: the first finding of each project (the context for cross-tenant findings,
 -- the owner otherwise) in a transaction is sent at once, waiting for the previous send if need be;
--- otherwise the buffer is sent whenever the recorder is idle and it holds 512 bytes (~16 keys) or
--- 64 more rows of the last key, and after waiting for the recorder when it holds 16 kB. A read-write transaction sends the rest
+-- otherwise the buffer is sent whenever the recorder is idle when a new key is noted or every 64
+-- more rows of the last key, and after waiting for the recorder when it holds 16 kB. A read-write transaction sends the rest
 -- at COMMIT (a deferred trigger). A read-only or rolled-back transaction loses the rest: the counts
 -- and new keys noted while the previous send was still in flight, at the end of its last statement.
 
@@ -331,7 +331,10 @@ BEGIN
         PERFORM shadowgate.recorder_send(s, false);
     ELSE
         unsent := length(coalesce(current_setting('shadowgate.' || s || 'b', true), ''));
-        IF unsent >= 16384 OR (unsent >= 512 AND NOT shadowgate.recorder_busy(s)) THEN
+        -- a new key goes at once when the recorder is idle: a read-only or rolled-back transaction
+        -- then loses no owner it read in a statement of its own, only those noted while a send was
+        -- in flight (e.g. the second owner of one statement)
+        IF unsent >= 16384 OR NOT shadowgate.recorder_busy(s) THEN
             PERFORM shadowgate.recorder_send(s, false);
         END IF;
     END IF;

@@ -13,8 +13,9 @@
 -- the rows into coverage: transactions per (project, table, operation) in the current shadow window.
 -- Nothing is generated while no project is in shadow (test/policy-plans.test.ts).
 --
--- Limits, stated: a read-only transaction cannot write the inbox and is not observed (as its
--- would-be denials are not recorded); a rolled-back transaction is not observed. An UPDATE or
+-- Limits, stated: a read-only transaction cannot write the inbox and is not observed (its
+-- would-be denials are recorded, through the recorder of 002_recording.sql; its allowed accesses are
+-- not); a rolled-back transaction is not observed. An UPDATE or
 -- DELETE that reads the table (WHERE, RETURNING) also goes through its SELECT policy and is observed
 -- as a SELECT too, as PostgreSQL checks it. The application role can call observe() itself: it can
 -- only claim, for the project it declared (its right, and it could declare any), an operation on a

@@ -8,19 +8,7 @@ cd "$(dirname "$0")/.."
 N=${1:-20000}
 PAIRS=${2:-3}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
-ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-RUN=$$
-DB=sg_bench_owners_$RUN
-APP=sg_bench_owners_app_$RUN
-URL=${ADMIN%/*}/$DB
-dir=$(mktemp -d)
-cleanup() {
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $APP" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-psql "$ADMIN" -qc "CREATE DATABASE $DB" -c "CREATE ROLE $APP LOGIN"
-DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
+source bench/scratch.sh owners
 # 100,000 rows, each of its own owner o1..o100000 (none registered: read by t, each is a finding)
 psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL
 INSERT INTO shadowgate.project_registry (project_id, name, access_level) VALUES ('t', 't', 'isolated');

@@ -7,20 +7,7 @@ cd "$(dirname "$0")/.."
 T=${1:-10}
 C=${2:-2}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
-ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-# names of this run only (a test run or another bench on the server never meets them), removed at exit
-RUN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
-DB=sg_bench_rls_$RUN
-APP=sg_bench_rls_app_$RUN
-URL=${ADMIN%/*}/$DB
-dir=$(mktemp -d)
-cleanup() {
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $APP" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-psql "$ADMIN" -qc "CREATE DATABASE $DB" -c "CREATE ROLE $APP LOGIN"
-DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
+source bench/scratch.sh rls
 psql "$URL" -v ON_ERROR_STOP=1 -v app="$APP" -q <<'SQL'
 CREATE TABLE public.docs (id bigint PRIMARY KEY, project_id varchar(50) NOT NULL, v int NOT NULL);
 INSERT INTO shadowgate.project_registry (project_id, name, access_level) SELECT 't'||i, 't'||i, 'isolated' FROM generate_series(0, 7) i;

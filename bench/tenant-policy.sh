@@ -11,20 +11,7 @@ shift 3 2>/dev/null || shift $#
 WORKLOADS=${*:-own400 rls3200 update1 read40update1 foreign1 foreign87}
 CONFIGS=${CONFIGS:-norls pending enforcing complete shadow mixed}
 PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
-ADMIN=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-# names of this run only (a test run or another bench on the server never meets them), removed at exit
-RUN=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
-DB=sg_bench_policy_$RUN
-APP=sg_bench_policy_app_$RUN
-URL=${ADMIN%/*}/$DB
-dir=$(mktemp -d)
-cleanup() {
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS $APP" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-psql "$ADMIN" -qc "CREATE DATABASE $DB" -c "CREATE ROLE $APP LOGIN"
-DATABASE_URL=$URL node dist/cli/main.js db migrate >/dev/null
+source bench/scratch.sh policy
 # 800k rows, 8 tenants t0..t7 in blocks of 50 consecutive ids; three tables with the same rows:
 # docs (shadowgate), anchor (hand-written policy), plain (no RLS)
 psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL

@@ -87,6 +87,29 @@ describe('the intake', () => {
     expect(summary.newest_error).toMatch(/^unreadable key/);
   });
 
+  it('asks whether a transaction has ended once per transaction, not once per inbox row', async () => {
+    await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`));
+    // 50 more pieces of sm's transaction (as a long transaction sending many pieces leaves them)
+    await db.pool.query(`INSERT INTO shadowgate.audit_inbox SELECT i.* FROM shadowgate.audit_inbox i, generate_series(1, 50)
+                          WHERE i.context_project_id = 'sm'`);
+    await otherTenant();
+    expect(await inbox()).toBeGreaterThanOrEqual(52);
+    const c = await db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SET LOCAL track_functions = 'all'`);
+      await c.query('SELECT shadowgate.absorb_audit()');
+      const calls = await c.query<{ calls: number }>(
+        `SELECT calls::int FROM pg_stat_xact_user_functions WHERE schemaname = 'shadowgate' AND funcname = 'transaction_ended'`);
+      await c.query('COMMIT');
+      expect(calls.rows).toEqual([{ calls: 2 }]); // before: one look at every session's activity per inbox row (over 52)
+    } finally {
+      c.release();
+    }
+    expect(await inbox()).toBe(0);
+    expect(await fingerprints()).toEqual([['motoko', 'aa', 3], ['sm', 'aa', 153]]);
+  });
+
   it(`clamps a forged count to ${CLAMP} per transaction and key, so that no counter overflows`, async () => {
     for (let i = 0; i < 2; i++) {
       await asApp(db.app, 'sm', (c) => c.query(`SELECT count(*) FROM notes WHERE project_id = 'aa'`));

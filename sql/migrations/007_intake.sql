@@ -217,12 +217,22 @@ BEGIN
     -- transactions up to 10,000 rows (at most ~25 kB each: one array of them stays far below
     -- PostgreSQL's 1 GB, which the application could otherwise exceed and so stop every absorb);
     -- a transaction of more rows alone is taken 10,000 rows at a time (its counts split, none lost)
-    WITH ended AS (
-        SELECT i.ctid AS row_id,
-               count(*) OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start) AS upto,
-               row_number() OVER (ORDER BY i.app_pid, i.app_backend_start, i.xact_start, i.logged_at) AS rn
+    -- (transaction_ended() looks at every session's activity: asked once per transaction, not per
+    -- row, so that one open transaction's many rows do not slow the absorb of everyone else's)
+    -- (MATERIALIZED: PostgreSQL would otherwise push the test below the grouping, once per row)
+    WITH txns AS MATERIALIZED (
+        SELECT i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid,
+               array_agg(i.ctid) AS row_ids, array_agg(i.logged_at) AS logged
           FROM shadowgate.audit_inbox i
-         WHERE shadowgate.transaction_ended(i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid)
+         GROUP BY i.app_pid, i.app_backend_start, i.xact_start, i.recorder_pid
+    ), ended_txns AS (
+        SELECT * FROM txns t
+         WHERE shadowgate.transaction_ended(t.app_pid, t.app_backend_start, t.xact_start, t.recorder_pid)
+    ), ended AS (
+        SELECT r.row_id,
+               count(*) OVER (ORDER BY t.app_pid, t.app_backend_start, t.xact_start) AS upto,
+               row_number() OVER (ORDER BY t.app_pid, t.app_backend_start, t.xact_start, r.logged_at) AS rn
+          FROM ended_txns t, unnest(t.row_ids, t.logged) AS r(row_id, logged_at)
     ), taken AS (
         DELETE FROM shadowgate.audit_inbox i
          WHERE i.ctid = ANY (ARRAY(SELECT e.row_id FROM ended e

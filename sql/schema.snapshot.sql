@@ -1864,6 +1864,21 @@ BEGIN
 END $$;
 
 --
+-- Name: required_coverage(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.required_coverage(p_project text) RETURNS json
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce(json_agg(json_build_object('table', t.table_name, 'operation', q.operation)
+                             ORDER BY t.table_name NULLS FIRST, q.operation), '[]')
+      FROM shadowgate.coverage_requirements q
+      LEFT JOIN shadowgate.protected_tables t ON t.id = q.table_id
+     WHERE q.project_id = p_project
+$$;
+
+--
 -- Name: reset_shadow_clock(text, timestamp with time zone, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -3704,6 +3719,12 @@ REVOKE ALL ON FUNCTION shadowgate.regenerate_all_policies() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.regenerate_policies(tbl regclass) FROM PUBLIC;
+
+--
+-- Name: FUNCTION required_coverage(p_project text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.required_coverage(p_project text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION reset_shadow_clock(p text, p_at timestamp with time zone, p_actor text, p_reason text); Type: ACL; Schema: shadowgate; Owner: -

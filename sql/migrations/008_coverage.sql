@@ -54,6 +54,18 @@ CREATE TABLE shadowgate.coverage_requirements (
     UNIQUE NULLS NOT DISTINCT (project_id, table_id, operation)
 );
 
+-- A project's required coverage as the CLI shows it: [{table, operation}], table null for every
+-- protected table (`project list`, `report`, `status`).
+CREATE FUNCTION shadowgate.required_coverage(p_project text) RETURNS json
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(json_agg(json_build_object('table', t.table_name, 'operation', q.operation)
+                             ORDER BY t.table_name NULLS FIRST, q.operation), '[]')
+      FROM shadowgate.coverage_requirements q
+      LEFT JOIN shadowgate.protected_tables t ON t.id = q.table_id
+     WHERE q.project_id = p_project
+$$;
+
 -- SQL text: a policy's rule with the observation arm in front while some project is in shadow
 -- (called by policy_rule(); unchanged for the new row of an UPDATE, checked with the old one).
 CREATE FUNCTION shadowgate.with_observation(tid integer, op text, shadow text[], rule text) RETURNS text

@@ -14,9 +14,6 @@ SELECT g.project_id,
                                  ORDER BY t.table_name, c.operation)
                    FROM shadowgate.coverage c JOIN shadowgate.protected_tables t ON t.id = c.table_id
                   WHERE c.project_id = g.project_id), '[]') AS observed,
-       coalesce((SELECT json_agg(json_build_object('table', t.table_name, 'operation', q.operation)
-                                 ORDER BY t.table_name NULLS FIRST, q.operation)
-                   FROM shadowgate.coverage_requirements q LEFT JOIN shadowgate.protected_tables t ON t.id = q.table_id
-                  WHERE q.project_id = g.project_id), '[]') AS required
+       shadowgate.required_coverage(g.project_id) AS required
   FROM shadowgate.project_registry g
  WHERE $1::text[] IS NULL OR g.project_id = ANY ($1)

@@ -4,10 +4,7 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.lead_email, g.lea
                    FROM shadowgate.project_read_permissions r
                   WHERE r.reader_project_id = g.project_id), '{}') AS reads,
        -- project set --require-coverage (table null: every protected table)
-       coalesce((SELECT json_agg(json_build_object('table', t.table_name, 'operation', q.operation)
-                                 ORDER BY t.table_name NULLS FIRST, q.operation)
-                   FROM shadowgate.coverage_requirements q LEFT JOIN shadowgate.protected_tables t ON t.id = q.table_id
-                  WHERE q.project_id = g.project_id), '[]') AS required_coverage
+       shadowgate.required_coverage(g.project_id) AS required_coverage
   FROM shadowgate.project_registry g
   JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
  ORDER BY g.seq_no

@@ -2145,8 +2145,11 @@ BEGIN
                 left(p_statement, 1024), left(p_application, 64));
         -- a wake-up for the producer, at most one per recorder every 50 ms: a NOTIFY serialises
         -- commits on a global lock; the producer drains again shortly after each wake-up, so a
-        -- skipped NOTIFY does not leave rows waiting
-        IF clock_timestamp() >= coalesce(nullif(current_setting('shadowgate.notify_after', true), '')::timestamptz, '-infinity') THEN
+        -- skipped NOTIFY does not leave rows waiting. Nor while the NOTIFY queue is half full (a
+        -- session listening idle in a transaction holds it): a full queue would fail this commit and
+        -- lose the rows; the producer polls every second anyway
+        IF clock_timestamp() >= coalesce(nullif(current_setting('shadowgate.notify_after', true), '')::timestamptz, '-infinity')
+           AND pg_notification_queue_usage() < 0.5 THEN
             PERFORM pg_notify('shadowgate', 'audit');
             ignored := set_config('shadowgate.notify_after', (clock_timestamp() + interval '50 milliseconds')::text, false);
         END IF;

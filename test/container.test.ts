@@ -13,6 +13,7 @@ import YAML from 'yaml';
 import { projectRoot } from '../shared/paths.js';
 import { adminQuery, createTestDb, urlFor, type TestDb } from './support/db.js';
 import { until } from './support/sinks.js';
+import { dropRedisPrefix } from './support/redis.js';
 
 const root = projectRoot();
 const tmp = mkdtempSync(join(tmpdir(), 'sg-image-'));
@@ -65,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await adminQuery(`DROP DATABASE IF EXISTS "${bare}" WITH (FORCE)`);
   await db?.drop();
+  await dropRedisPrefix(prefix);
   rmSync(tmp, { recursive: true, force: true });
 });
 

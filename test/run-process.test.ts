@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { projectRoot } from '../shared/paths.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { seedProjects } from './support/seed.js';
+import { dropRedisPrefix } from './support/redis.js';
 import { slackSink, until } from './support/sinks.js';
 import { closeRuntime, openRuntime } from '../shared/jobs/runtime.js';
 import { loadConfig } from '../shared/config.js';
@@ -14,17 +14,13 @@ import { notify } from '../shared/notify/outbox.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 const prefix = `sgtest-run-${randomBytes(4).toString('hex')}`;
-let redis: Redis;
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
   await seedProjects(db.pool);
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await dropRedisPrefix(prefix);
   await db?.drop();
 });
 

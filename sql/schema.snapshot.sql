@@ -163,7 +163,7 @@ BEGIN
         DELETE FROM shadowgate.coverage_inbox RETURNING *
     ), counted AS (
         SELECT s.project_id, coalesce(r.id, t.id) AS table_id,
-               CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END AS operation,
+               shadowgate.operation_name(m.op) AS operation,
                count(DISTINCT m.txid) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
           FROM moved m
           JOIN shadowgate.rls_migration_status s ON s.project_id = m.context_project_id AND s.migration_phase = 'shadow'
@@ -173,7 +173,7 @@ BEGIN
          WHERE m.op IN ('r', 'i', 'u', 'd')
            AND NOT txid_visible_in_snapshot(m.txid, s.shadow_started_snapshot)
            AND has_table_privilege(u.oid, t.table_oid,
-                                   CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END)
+                                   shadowgate.operation_name(m.op))
          GROUP BY 1, 2, 3
     )
     INSERT INTO shadowgate.coverage AS c (project_id, table_id, operation, transactions, first_seen, last_seen)
@@ -290,7 +290,7 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
     SELECT NULL::bigint, n.logged_at,
            CASE WHEN n.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
            left(t.table_name, 100),
-           CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
+           shadowgate.operation_name(n.op),
            left(n.row_project_id, 50), true,
            CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
@@ -1374,6 +1374,14 @@ BEGIN
     DELETE FROM shadowgate.coverage WHERE project_id = NEW.project_id;
     RETURN NULL;
 END $$;
+
+--
+-- Name: operation_name(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.operation_name(op text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END $$;
 
 --
 -- Name: own_policies_rule(regclass, text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -3626,6 +3634,12 @@ REVOKE ALL ON FUNCTION shadowgate.on_sql_drop() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.open_coverage_window() FROM PUBLIC;
+
+--
+-- Name: FUNCTION operation_name(op text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.operation_name(op text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION own_policies_rule(tbl regclass, op text); Type: ACL; Schema: shadowgate; Owner: -

@@ -537,6 +537,12 @@ CREATE FUNCTION shadowgate.key_owner(code text) RETURNS text
 LANGUAGE sql STABLE STRICT
 AS $$ SELECT CASE WHEN code = 'z' THEN NULL ELSE convert_from(decode(substr(code, 2), 'hex'), 'UTF8') END $$;
 
+-- The SQL command of an operation code (003's table of codes): 'u' and 'w', an update's old and new
+-- row, are both UPDATE.
+CREATE FUNCTION shadowgate.operation_name(op text) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END $$;
+
 -- Whether a statement may have noted rows that it then discards, so that enforcing would not have
 -- changed its result for them ("plan-dependent" findings): policies are checked while rows are
 -- scanned, before a join, a MERGE condition, a semi-join (EXISTS, IN (SELECT …)) or a set operation

@@ -86,7 +86,7 @@ AS $$
     SELECT NULL::bigint, n.logged_at,
            CASE WHEN n.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
            left(t.table_name, 100),
-           CASE n.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'd' THEN 'DELETE' ELSE 'UPDATE' END,
+           shadowgate.operation_name(n.op),
            left(n.row_project_id, 50), true,
            CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END

@@ -114,7 +114,7 @@ BEGIN
         DELETE FROM shadowgate.coverage_inbox RETURNING *
     ), counted AS (
         SELECT s.project_id, coalesce(r.id, t.id) AS table_id,
-               CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END AS operation,
+               shadowgate.operation_name(m.op) AS operation,
                count(DISTINCT m.txid) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
           FROM moved m
           JOIN shadowgate.rls_migration_status s ON s.project_id = m.context_project_id AND s.migration_phase = 'shadow'
@@ -124,7 +124,7 @@ BEGIN
          WHERE m.op IN ('r', 'i', 'u', 'd')
            AND NOT txid_visible_in_snapshot(m.txid, s.shadow_started_snapshot)
            AND has_table_privilege(u.oid, t.table_oid,
-                                   CASE m.op WHEN 'r' THEN 'SELECT' WHEN 'i' THEN 'INSERT' WHEN 'u' THEN 'UPDATE' ELSE 'DELETE' END)
+                                   shadowgate.operation_name(m.op))
          GROUP BY 1, 2, 3
     )
     INSERT INTO shadowgate.coverage AS c (project_id, table_id, operation, transactions, first_seen, last_seen)

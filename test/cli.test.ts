@@ -2,11 +2,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { execFile } from 'node:child_process';
 import { DAY } from '../shared/clock.js';
 import { decisionHistory } from '../shared/db/history.js';
-import { loadStats } from '../shared/db/stats.js';
 import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
-import { eligible, enforcing, falsePositive, unreviewedViolations, violating } from './support/rollout.js';
+import { eligible, enforcing, falsePositive, statsOf, unreviewedViolations, violating } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 
 // Every test starts from its own copy of the seeded database and builds the rest of its state
@@ -18,8 +17,7 @@ const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
 const run = (...args: string[]) => cli(args, env);
 
-const statsOf = async (p: string) => (await loadStats(db.pool, [p]))[0]!;
-const phaseOf = async (p: string) => (await statsOf(p)).phase;
+const phaseOf = async (p: string) => (await statsOf(db.pool, p)).phase;
 /** Every row of the phase history, clock resets included (nothing in the product counts them all). */
 async function history(): Promise<number> {
   return (await db.pool.query('SELECT count(*)::int AS n FROM shadowgate.rls_phase_history')).rows[0].n;
@@ -201,7 +199,7 @@ describe('migrate', () => {
     await setPhase(db.pool, 'ab', 'shadow', ago(5));
     const before = Date.now();
     expect((await run('migrate', '--project', 'ab', '--phase', 'shadow', '--reason', 'policy change')).code).toBe(0);
-    const s = await statsOf('ab');
+    const s = await statsOf(db.pool, 'ab');
     expect(s.phase).toBe('shadow');
     expect(s.shadowStartedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(s.shadowStartedAt!.getTime()).toBeLessThanOrEqual(Date.now());

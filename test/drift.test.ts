@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY, systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import type { Queryable } from '../shared/db/pool.js';
-import { loadStats } from '../shared/db/stats.js';
 import { closeRuntime, openRuntime } from '../shared/jobs/runtime.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { DriftWatch } from '../producers/drift-watch.js';
@@ -10,6 +9,7 @@ import { startWorkers } from '../workers/start.js';
 import { dropRoles, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { clockResets, statsOf } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 import { slackSink, until } from './support/sinks.js';
 
@@ -20,11 +20,9 @@ const ago = (days: number) => new Date(Date.now() - days * DAY);
 
 /** When `p`'s shadow clock started, as `db` (a pool, or a transaction's client) sees it. */
 async function clockOf(p: string, on: Queryable = db.pool): Promise<Date> {
-  return (await loadStats(on, [p]))[0]!.shadowStartedAt!;
+  return (await statsOf(on, p)).shadowStartedAt!;
 }
-async function resets(p: string): Promise<Array<{ actor: string; reason: string }>> {
-  return (await db.pool.query(`SELECT actor, reason FROM shadowgate.rls_phase_history WHERE project_id = $1 AND kind = 'clock_reset' ORDER BY id`, [p])).rows;
-}
+const resets = (p: string) => clockResets(db.pool, p);
 /** A project in shadow whose clock started 3 days ago. */
 async function shadowSince3Days(p: string): Promise<void> {
   await setPhase(db.pool, p, 'shadow', ago(3));

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { addProject, permit, revoke } from '../shared/db/projects.js';
-import { absorbAndLoadStats, loadStats } from '../shared/db/stats.js';
+import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { ingestCalls, parseCallLog } from '../shared/db/tool-calls.js';
 import { fingerprints, parseFingerprintIds, review } from '../shared/db/violations.js';
 import { changePhase } from '../shared/db/phase-change.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { createDocs, setPhase } from './support/seed.js';
+import { clockResets, statsOf } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 
 // Item by item, the shortcuts of issue 11 refused: no supplied time moves state, ingested calls are
@@ -20,12 +21,9 @@ const cfg = () => loadConfig({ DATABASE_URL: db.url });
 const run = (...args: string[]) => cli(args, env);
 const ago = (days: number) => new Date(Date.now() - days * DAY);
 
-const statsOf = async (p: string) => (await loadStats(db.pool, [p]))[0]!;
-const phaseOf = async (p: string) => (await statsOf(p)).phase;
-const clockOf = async (p: string) => (await statsOf(p)).shadowStartedAt!;
-async function resets(p: string): Promise<string[]> {
-  return (await db.pool.query(`SELECT reason FROM shadowgate.rls_phase_history WHERE project_id = $1 AND kind = 'clock_reset' ORDER BY id`, [p])).rows.map((r) => r.reason);
-}
+const phaseOf = async (p: string) => (await statsOf(db.pool, p)).phase;
+const clockOf = async (p: string) => (await statsOf(db.pool, p)).shadowStartedAt!;
+const resets = async (p: string) => (await clockResets(db.pool, p)).map((r) => r.reason);
 /** A project in shadow for `days`, clean, with `n` counted transactions. */
 async function eligibleProject(id: string, days = 8, n = 1000, extra: Partial<Parameters<typeof addProject>[1]> = {}): Promise<void> {
   await addProject(db.pool, { projectId: id, accessLevel: 'isolated', leadEmail: `${id}@example.com`, ...extra });

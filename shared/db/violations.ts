@@ -3,6 +3,7 @@ import type { DigestTotal, FingerprintInfo } from '../notify/messages.js';
 import { execute, queryOne, queryRows } from './sql.js';
 import { InputError, SQLSTATE, sqlState } from '../errors.js';
 import { requireProjects } from './projects.js';
+import { OPERATIONS } from '../domain/coverage.js';
 
 export type Resolution = 'code-fix' | 'acl-change' | 'false-positive';
 export const RESOLUTIONS: readonly Resolution[] = ['code-fix', 'acl-change', 'false-positive'];
@@ -78,7 +79,6 @@ export interface ReviewRequest {
   at: Date;
 }
 
-export const OPERATIONS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
 /** "12", "3,4" and repeated options: positive ids, each once; anything else is an InputError. */
 export function parseFingerprintIds(values: readonly string[]): number[] {

@@ -1,6 +1,7 @@
 import type { Fingerprint } from '../db/violations.js';
 import { formatLocal, type Calendar } from '../domain/business-days.js';
 import { ownerLabel } from '../domain/owner.js';
+import { HOUR } from '../clock.js';
 
 /** The words and Block Kit blocks of every message shadowgate sends. Pure. */
 export interface Message {
@@ -81,7 +82,6 @@ export function mention(lead: string): string {
   return lead;
 }
 
-const HOUR_MS = 3_600_000;
 const hoursText = (h: number) => (h % 24 === 0 && h >= 48 ? `${h} hours (${h / 24} days)` : `${h} hours`);
 
 /**
@@ -89,8 +89,8 @@ const hoursText = (h: number) => (h % 24 === 0 && h >= 48 ? `${h} hours (${h / 2
  * occurrence): the escalation (reminder 0), then the reminders, each naming the missed deadline.
  */
 export function escalationMessage(f: FingerprintInfo & { open_since: Date | null }, hours: number, reminder: number, lead: string, now: Date, dashboardUrl?: string): Message {
-  const deadline = new Date((f.open_since ?? f.first_seen).getTime() + hours * HOUR_MS);
-  const late = Math.max(0, Math.floor((now.getTime() - deadline.getTime()) / HOUR_MS));
+  const deadline = new Date((f.open_since ?? f.first_seen).getTime() + hours * HOUR);
+  const late = Math.max(0, Math.floor((now.getTime() - deadline.getTime()) / HOUR));
   const subject = `[shadowgate] ${reminder === 0 ? 'ESCALATION' : `REMINDER ${reminder}`}: fingerprint #${f.id} in ${f.project_id} not root-caused within ${hoursText(hours)}`;
   const next = `shadowgate review --fingerprint ${f.id} --resolution code-fix|acl-change|false-positive --ref URL`;
   const missed = `deadline ${deadline.toISOString()} missed${late ? ` by ${late} h` : ''}`;

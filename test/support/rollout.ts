@@ -5,12 +5,23 @@ import { loadStats } from '../../shared/db/stats.js';
 import { fingerprints, review } from '../../shared/db/violations.js';
 import { transactions } from '../../fixtures/traffic.js';
 import type { TestDb } from './db.js';
+import type { Queryable } from '../../shared/db/pool.js';
 import { setPhase } from './seed.js';
 
 /**
  * Named fixtures: the rollout states a test starts from, on the seed's projects and their `docs`
  * rows (test/support/seed.ts). Each builds its state in the test's own database.
  */
+
+/** `p`'s stats as the product computes them, as `on` (a pool, or a transaction's client) sees them. */
+export async function statsOf(on: Queryable, p: string) {
+  return (await loadStats(on, [p]))[0]!;
+}
+
+/** The clock resets recorded for `p`, oldest first (nothing in the product lists them). */
+export async function clockResets(on: Queryable, p: string): Promise<Array<{ actor: string; reason: string }>> {
+  return (await on.query(`SELECT actor, reason FROM shadowgate.rls_phase_history WHERE project_id = $1 AND kind = 'clock_reset' ORDER BY id`, [p])).rows;
+}
 
 /** Enough transactions for the minimum (1000): the seed scenario's 1200. */
 export const ELIGIBLE_TRANSACTIONS = 1200;

@@ -36,6 +36,11 @@ export class RefusedError extends Error {
 export const SQLSTATE = {
   uniqueViolation: '23505',
   noDataFound: 'P0002',
+  invalidCatalogName: '3D000',
+  duplicateDatabase: '42P04',
+  duplicateObject: '42710',
+  undefinedObject: '42704',
+  insufficientPrivilege: '42501',
 } as const;
 
 /** The SQLSTATE of a PostgreSQL error (node-postgres puts it in `code`), or undefined. */

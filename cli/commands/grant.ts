@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../../shared/errors.js';
+import { InputError, SQLSTATE, sqlState } from '../../shared/errors.js';
 import { withDb } from '../context.js';
 import { ok } from '../output.js';
 
@@ -16,9 +16,7 @@ export function registerGrant(program: Command): void {
         try {
           await grantApp(pool, role);
         } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === '42704') throw new InputError(`role "${role}" does not exist: create it (CREATE ROLE "${role}" LOGIN PASSWORD '…') or run \`shadowgate grant ${role} --create-role\``);
-          if (code === '42501') throw new InputError((err as Error).message);
+          if (sqlState(err) === SQLSTATE.undefinedObject) throw new InputError(`role "${role}" does not exist: create it (CREATE ROLE "${role}" LOGIN PASSWORD '…') or run \`shadowgate grant ${role} --create-role\``);
           throw err;
         }
         return made;

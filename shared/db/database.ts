@@ -1,9 +1,7 @@
 import pg from 'pg';
-import { InputError, UnavailableError } from '../errors.js';
+import { InputError, SQLSTATE, sqlState, UnavailableError } from '../errors.js';
 import { describeUrl, type Queryable } from './pool.js';
 import { queryOne } from './sql.js';
-
-const code = (err: unknown) => (err as { code?: string }).code;
 
 /**
  * Creates the database of `url` when it does not exist (connected to the server's `postgres`
@@ -18,7 +16,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     await probe.connect();
     return false;
   } catch (err) {
-    if (code(err) !== '3D000') throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`);
+    if (sqlState(err) !== SQLSTATE.invalidCatalogName) throw new UnavailableError(`cannot reach PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`);
   } finally {
     await probe.end().catch(() => undefined);
   }
@@ -32,7 +30,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     await c.query(statement);
     return true;
   } catch (err) {
-    if (code(err) === '42P04') return false; // created meanwhile by another migrate
+    if (sqlState(err) === SQLSTATE.duplicateDatabase) return false; // created meanwhile by another migrate
     throw new UnavailableError(`${how} and could not be created (${(err as Error).message}): run \`createdb -h ${target.hostname} -p ${target.port || 5432} ${name}\` as a role with CREATEDB, then \`shadowgate db migrate\` again`);
   } finally {
     await c.end().catch(() => undefined);
@@ -46,8 +44,8 @@ export async function ensureRole(db: Queryable, role: string): Promise<boolean> 
   try {
     await db.query(statement);
   } catch (err) {
-    if (code(err) === '42710') return false; // created meanwhile
-    if (code(err) === '42501') throw new InputError(`cannot create role "${role}": ${(err as Error).message}`);
+    if (sqlState(err) === SQLSTATE.duplicateObject) return false; // created meanwhile
+    if (sqlState(err) === SQLSTATE.insufficientPrivilege) throw new InputError(`cannot create role "${role}": ${(err as Error).message}`);
     throw err;
   }
   return true;

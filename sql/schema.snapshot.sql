@@ -641,6 +641,18 @@ CREATE FUNCTION shadowgate.doctor(p_allow text[] DEFAULT '{}'::text[]) RETURNS T
            'is disabled: grants, policies and RLS switched on protected tables no longer reset the shadow clock at once',
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e WHERE e.evtname IN ('shadowgate_ddl_end', 'shadowgate_sql_drop') AND e.evtenabled = 'D'
+    UNION ALL
+    -- a hot standby's sessions cannot record into the standby (recorder_name(), 002_recording.sql);
+    -- a physical walsender (no database) streams to a standby, a logical one is not that
+    SELECT 'recorder', 'shadowgate.recorder_target',
+           CASE WHEN pg_is_in_recovery() THEN 'is NULL on this hot standby: sessions here in shadow record nothing (the recorder cannot write to a standby; they warn)'
+                ELSE 'is NULL while a standby streams from this server: sessions on it in shadow record nothing (the recorder cannot write to a standby; they warn)' END,
+           format('UPDATE shadowgate.recorder_target SET conninfo = %L (on the primary)',
+                  format('host=<the primary> port=<its port> dbname=%s user=%s', current_database(), current_user))
+      FROM shadowgate.recorder_target r
+     WHERE r.conninfo IS NULL
+       AND (pg_is_in_recovery() OR EXISTS (SELECT 1 FROM pg_stat_get_wal_senders() w JOIN pg_stat_activity a ON a.pid = w.pid
+                                            WHERE a.datname IS NULL))
     ) f
     ORDER BY kind, object
 $_$;
@@ -1727,7 +1739,9 @@ CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
                            current_setting('port'),
                            '''' || replace(replace(current_database(), '\', '\\'), '''', '\''') || '''',
                            '''' || replace(replace(current_user, '\', '\\'), '''', '\''') || ''''))
-           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off'''
+           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off -c shadowgate.app_backend_start_us='
+           || (SELECT (extract(epoch FROM a.backend_start) * 1000000)::bigint FROM pg_stat_get_activity(pg_backend_pid()) a)
+           || ''''
       FROM shadowgate.recorder_target t
 $$;
 
@@ -1740,18 +1754,36 @@ CREATE FUNCTION shadowgate.recorder_name() RETURNS text
     AS $$
 DECLARE
     open_names text[] := shadowgate_dblink.dblink_get_connections();
+    target text := (SELECT t.conninfo FROM shadowgate.recorder_target t);
     name text;
+    read_only boolean;
 BEGIN
     IF open_names IS NOT NULL THEN
         RETURN open_names[1];  -- only shadowgate opens connections in an application session
     END IF;
+    IF target IS NULL AND pg_is_in_recovery() THEN
+        RAISE WARNING 'shadowgate: this server is a hot standby and shadowgate.recorder_target is NULL: nothing is recorded (point recorder_target at the primary)';
+        RETURN NULL;
+    END IF;
     name := 'sg' || replace(gen_random_uuid()::text, '-', '');
     BEGIN
         PERFORM shadowgate_dblink.dblink_connect(name, shadowgate.recorder_conninfo());
+        IF target IS NOT NULL THEN  -- NULL: this server, not in recovery
+            SELECT r.in_recovery INTO read_only
+              FROM shadowgate_dblink.dblink(name, 'SELECT pg_is_in_recovery()') AS r(in_recovery boolean);
+        END IF;
     EXCEPTION WHEN OTHERS THEN
+        IF shadowgate_dblink.dblink_get_connections() IS NOT NULL THEN  -- opened, then the look failed
+            PERFORM shadowgate_dblink.dblink_disconnect(name);
+        END IF;
         RAISE WARNING 'shadowgate: cannot open the recorder connection (%): nothing is recorded', SQLERRM;
         RETURN NULL;
     END;
+    IF read_only THEN
+        PERFORM shadowgate_dblink.dblink_disconnect(name);
+        RAISE WARNING 'shadowgate: shadowgate.recorder_target is a server in recovery (a standby): nothing is recorded (point recorder_target at the primary)';
+        RETURN NULL;
+    END IF;
     RETURN name;
 END $$;
 
@@ -2133,15 +2165,13 @@ CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigi
     AS $_$
 DECLARE
     epoch constant timestamptz := 'epoch';
-    -- the application session's start, looked up once: this session serves that one alone
-    app_start timestamptz := nullif(current_setting('shadowgate.app_backend_start', true), '')::timestamptz;
+    -- the application session's start, from its connection string (recorder_conninfo()): this
+    -- session serves that one alone, which may be on another server (a hot standby)
+    app_start timestamptz := epoch + nullif(current_setting('shadowgate.app_backend_start_us', true), '')::bigint
+                                     * interval '1 microsecond';
     d record;
     ignored text;
 BEGIN
-    IF app_start IS NULL THEN
-        SELECT a.backend_start INTO app_start FROM pg_stat_get_activity(p_app_pid) a;
-        ignored := set_config('shadowgate.app_backend_start', coalesce(app_start::text, ''), false);
-    END IF;
     IF cardinality(p_keys) > 0 THEN
         INSERT INTO shadowgate.audit_inbox
             (txid, app_txid, context_project_id, user_name, session_id, keys, counts,

@@ -131,14 +131,18 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shadowgate_dblink FROM PUBLIC;
 -- Where the recorders connect (one row): NULL, this database on this server (its socket or
 -- 127.0.0.1, its port, as the migrating user), worked out at each connection, so a copy of the
 -- database (CREATE DATABASE … TEMPLATE, a restore) records into itself. On a hot standby, point it
--- at the primary: UPDATE shadowgate.recorder_target SET conninfo = 'host=… dbname=… user=…'.
+-- at the primary: UPDATE shadowgate.recorder_target SET conninfo = 'host=… dbname=… user=…' (on
+-- the primary: the standby replays it; the primary's own sessions then record through it too).
+-- A standby cannot record into itself (recorder_name() warns instead, test/hot-standby.test.ts).
 CREATE TABLE shadowgate.recorder_target (
     one      boolean PRIMARY KEY DEFAULT true CHECK (one),
     conninfo text
 );
 INSERT INTO shadowgate.recorder_target DEFAULT VALUES;
 
--- The recorder's connection string (see recorder_target); values quoted as libpq wants them.
+-- The recorder's connection string (see recorder_target); values quoted as libpq wants them. It
+-- tells the recorder this session's start (µs since the epoch), which with its pid names the
+-- session in the inbox: a standby's session is not among the primary's.
 CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
 LANGUAGE sql STABLE
 AS $$
@@ -148,7 +152,9 @@ AS $$
                            current_setting('port'),
                            '''' || replace(replace(current_database(), '\', '\\'), '''', '\''') || '''',
                            '''' || replace(replace(current_user, '\', '\\'), '''', '\''') || ''''))
-           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off'''
+           || ' application_name=''shadowgate recorder'' options=''-c synchronous_commit=off -c shadowgate.app_backend_start_us='
+           || (SELECT (extract(epoch FROM a.backend_start) * 1000000)::bigint FROM pg_stat_get_activity(pg_backend_pid()) a)
+           || ''''
       FROM shadowgate.recorder_target t
 $$;
 
@@ -157,23 +163,45 @@ $$;
 -- clause walks every setting the session knows when it returns, on the hot path); none is granted.
 
 -- The name of this session's recorder connection, opened on first use (NULL when it cannot be
--- opened: nothing is recorded or counted then, with a WARNING).
+-- opened: nothing is recorded or counted then, with a WARNING). A recorder must reach a server that
+-- accepts writes: on a server in recovery (a hot standby) whose recorder_target is NULL, or when
+-- recorder_target names a server in recovery, it is not opened (the recorder's writes would fail
+-- there, and dblink reports a failed send as a mere NOTICE: the would-be denials were lost silently).
 CREATE FUNCTION shadowgate.recorder_name() RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     open_names text[] := shadowgate_dblink.dblink_get_connections();
+    target text;
     name text;
+    read_only boolean;
 BEGIN
     IF open_names IS NOT NULL THEN
         RETURN open_names[1];  -- only shadowgate opens connections in an application session
     END IF;
+    SELECT t.conninfo INTO target FROM shadowgate.recorder_target t;
+    IF target IS NULL AND pg_is_in_recovery() THEN
+        RAISE WARNING 'shadowgate: this server is a hot standby and shadowgate.recorder_target is NULL: nothing is recorded (point recorder_target at the primary)';
+        RETURN NULL;
+    END IF;
     name := 'sg' || replace(gen_random_uuid()::text, '-', '');
     BEGIN
         PERFORM shadowgate_dblink.dblink_connect(name, shadowgate.recorder_conninfo());
+        IF target IS NOT NULL THEN  -- NULL: this server, not in recovery
+            SELECT r.in_recovery INTO read_only
+              FROM shadowgate_dblink.dblink(name, 'SELECT pg_is_in_recovery()') AS r(in_recovery boolean);
+        END IF;
     EXCEPTION WHEN OTHERS THEN
+        IF shadowgate_dblink.dblink_get_connections() IS NOT NULL THEN  -- opened, then the look failed
+            PERFORM shadowgate_dblink.dblink_disconnect(name);
+        END IF;
         RAISE WARNING 'shadowgate: cannot open the recorder connection (%): nothing is recorded', SQLERRM;
         RETURN NULL;
     END;
+    IF read_only THEN
+        PERFORM shadowgate_dblink.dblink_disconnect(name);
+        RAISE WARNING 'shadowgate: shadowgate.recorder_target is a server in recovery (a standby): nothing is recorded (point recorder_target at the primary)';
+        RETURN NULL;
+    END IF;
     RETURN name;
 END $$;
 
@@ -422,15 +450,13 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     epoch constant timestamptz := 'epoch';
-    -- the application session's start, looked up once: this session serves that one alone
-    app_start timestamptz := nullif(current_setting('shadowgate.app_backend_start', true), '')::timestamptz;
+    -- the application session's start, from its connection string (recorder_conninfo()): this
+    -- session serves that one alone, which may be on another server (a hot standby)
+    app_start timestamptz := epoch + nullif(current_setting('shadowgate.app_backend_start_us', true), '')::bigint
+                                     * interval '1 microsecond';
     d record;
     ignored text;
 BEGIN
-    IF app_start IS NULL THEN
-        SELECT a.backend_start INTO app_start FROM pg_stat_get_activity(p_app_pid) a;
-        ignored := set_config('shadowgate.app_backend_start', coalesce(app_start::text, ''), false);
-    END IF;
     IF cardinality(p_keys) > 0 THEN
         INSERT INTO shadowgate.audit_inbox
             (txid, app_txid, context_project_id, user_name, session_id, keys, counts,

@@ -573,6 +573,18 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            'is disabled: grants, policies and RLS switched on protected tables no longer reset the shadow clock at once',
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e WHERE e.evtname IN ('shadowgate_ddl_end', 'shadowgate_sql_drop') AND e.evtenabled = 'D'
+    UNION ALL
+    -- a hot standby's sessions cannot record into the standby (recorder_name(), 002_recording.sql);
+    -- a physical walsender (no database) streams to a standby, a logical one is not that
+    SELECT 'recorder', 'shadowgate.recorder_target',
+           CASE WHEN pg_is_in_recovery() THEN 'is NULL on this hot standby: sessions here in shadow record nothing (the recorder cannot write to a standby; they warn)'
+                ELSE 'is NULL while a standby streams from this server: sessions on it in shadow record nothing (the recorder cannot write to a standby; they warn)' END,
+           format('UPDATE shadowgate.recorder_target SET conninfo = %L (on the primary)',
+                  format('host=<the primary> port=<its port> dbname=%s user=%s', current_database(), current_user))
+      FROM shadowgate.recorder_target r
+     WHERE r.conninfo IS NULL
+       AND (pg_is_in_recovery() OR EXISTS (SELECT 1 FROM pg_stat_get_wal_senders() w JOIN pg_stat_activity a ON a.pid = w.pid
+                                            WHERE a.datname IS NULL))
     ) f
     ORDER BY kind, object
 $$;

@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, chownSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -46,18 +46,23 @@ export interface PgCluster {
   destroy(): Promise<void>;
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'sg-pg-'));
+/** A temporary directory the server user owns. */
+async function serverDir(prefix: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   if (userInfo().uid === 0) chownSync(dir, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
-  const data = join(dir, 'data');
-  const port = await freePort();
-  await exec(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  writeFileSync(join(data, 'postgresql.auto.conf'), `${[
-    `port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`,
-    'fsync = off', 'full_page_writes = off', 'max_connections = 100', 'shared_buffers = 64MB',
-    "log_min_messages = fatal", 'logging_collector = off',
+  return dir;
+}
+
+/** Settings written after whatever postgresql.auto.conf holds (a later line wins): this cluster's port and socket. */
+async function appendConf(dir: string, data: string, port: number, more: readonly string[]): Promise<void> {
+  appendFileSync(join(data, 'postgresql.auto.conf'), `${[
+    `port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`, ...more,
   ].join('\n')}\n`);
   if (userInfo().uid === 0) await run('chown', ['postgres', join(data, 'postgresql.auto.conf')]);
+}
+
+/** Controls of the cluster in `dir`/data (listening on `port`), started. */
+async function startedCluster(dir: string, data: string, port: number): Promise<PgCluster> {
   const pgctl = join(PG_BIN, 'pg_ctl');
   const cluster: PgCluster = {
     port,
@@ -79,6 +84,33 @@ export async function startPgCluster(): Promise<PgCluster> {
   };
   await cluster.start();
   return cluster;
+}
+
+/** A new cluster (initdb: superuser postgres, trust auth, replication connections from 127.0.0.1 allowed), `conf`: more settings. */
+export async function startPgCluster(conf: readonly string[] = []): Promise<PgCluster> {
+  const dir = await serverDir('sg-pg-');
+  const data = join(dir, 'data');
+  const port = await freePort();
+  await exec(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  await appendConf(dir, data, port, [
+    'fsync = off', 'full_page_writes = off', 'max_connections = 100', 'shared_buffers = 64MB',
+    "log_min_messages = fatal", 'logging_collector = off', ...conf,
+  ]);
+  return startedCluster(dir, data, port);
+}
+
+/**
+ * A streaming hot standby of `primary` (pg_basebackup -R: a copy of its data directory, settings
+ * included, replaying its WAL), on a port of its own. Read-only: every transaction there is.
+ */
+export async function startHotStandby(primary: PgCluster): Promise<PgCluster> {
+  const dir = await serverDir('sg-pg-standby-');
+  const data = join(dir, 'data');
+  const port = await freePort();
+  await exec(join(PG_BIN, 'pg_basebackup'), ['-D', data, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres',
+    '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  await appendConf(dir, data, port, ['hot_standby = on']);
+  return startedCluster(dir, data, port);
 }
 
 export interface RedisServer {

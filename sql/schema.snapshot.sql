@@ -1754,13 +1754,14 @@ CREATE FUNCTION shadowgate.recorder_name() RETURNS text
     AS $$
 DECLARE
     open_names text[] := shadowgate_dblink.dblink_get_connections();
-    target text := (SELECT t.conninfo FROM shadowgate.recorder_target t);
+    target text;
     name text;
     read_only boolean;
 BEGIN
     IF open_names IS NOT NULL THEN
         RETURN open_names[1];  -- only shadowgate opens connections in an application session
     END IF;
+    SELECT t.conninfo INTO target FROM shadowgate.recorder_target t;
     IF target IS NULL AND pg_is_in_recovery() THEN
         RAISE WARNING 'shadowgate: this server is a hot standby and shadowgate.recorder_target is NULL: nothing is recorded (point recorder_target at the primary)';
         RETURN NULL;

@@ -14,7 +14,8 @@ import { startHotStandby, startPgCluster, type PgCluster } from './support/fault
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { statsOf } from './support/rollout.js';
 import { until } from './support/sinks.js';
-import { doctor } from '../shared/db/doctor.js';
+import type { Finding } from '../shared/db/doctor.js';
+import { cli } from './support/cli.js';
 
 const APP_ROLE = 'sg_standby_app';
 let primary: PgCluster;
@@ -89,15 +90,11 @@ afterAll(async () => {
 /** The standby's own pid of a session (the audit names a session by pid and start). */
 const pidOf = async (c: pg.Client) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
 
-/** What `doctor` says of recorder_target, as `on` sees it. */
-async function recorderFindings(url: string): Promise<string[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await doctor(c, [])).filter((f) => f.kind === 'recorder').map((f) => f.why);
-  } finally {
-    await c.end();
-  }
+/** What `shadowgate doctor` (the CLI, as an operator runs it there) says of recorder_target on `cluster`. */
+async function recorderFindings(cluster: PgCluster): Promise<string[]> {
+  const r = await cli(['doctor', '--json'], { DATABASE_URL: cluster.url('sg') });
+  const out = JSON.parse(r.stdout) as { findings: Finding[] };
+  return out.findings.filter((f) => f.kind === 'recorder').map((f) => f.why);
 }
 
 describe('a hot standby', () => {
@@ -122,8 +119,8 @@ describe('a hot standby', () => {
     await absorbAudit(pool);
     expect(await auditOf('motoko')).toEqual([]);
     expect((await statsOf(pool, 'sm')).transactions).toBe(before);
-    expect(await recorderFindings(primary.url('sg'))).toEqual([expect.stringMatching(/^is NULL while a standby streams from this server/)]);
-    expect(await recorderFindings(standby.url('sg'))).toEqual([expect.stringMatching(/^is NULL on this hot standby/)]);
+    expect(await Promise.all([recorderFindings(primary), recorderFindings(standby)])).toEqual([
+      [expect.stringMatching(/^is NULL while a standby streams from this server/)], [expect.stringMatching(/^is NULL on this hot standby/)]]);
   });
 
   it('with recorder_target at the standby itself (a server in recovery): the session warns, nothing is recorded', async () => {
@@ -145,8 +142,7 @@ describe('a hot standby', () => {
   it('with recorder_target at the primary: committed, rolled-back, READ ONLY and rolled-back-savepoint would-be denials reach the primary, every transaction counted', async () => {
     await pool.query(`UPDATE shadowgate.recorder_target SET conninfo = $1`, [`host=127.0.0.1 port=${primary.port} dbname=sg user=postgres`]);
     await replayed();
-    expect(await recorderFindings(primary.url('sg'))).toEqual([]);
-    expect(await recorderFindings(standby.url('sg'))).toEqual([]);
+    expect(await Promise.all([recorderFindings(primary), recorderFindings(standby)])).toEqual([[], []]);
     const before = (await statsOf(pool, 'sm')).transactions;
     const { c, warnings } = await standbySession('standby-app');
     let pid: number;

@@ -6,7 +6,7 @@ import { bold, green, printJson, red, day, yellow } from '../output.js';
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('exit criteria of every project in shadow: ELIGIBLE / NOT ELIGIBLE and what to do, and its coverage: transactions per protected table and operation in the shadow window, tables never touched, required operations missing (project set --require-coverage)')
+    .description('exit criteria of every project in shadow: ELIGIBLE / NOT ELIGIBLE and what to do, the transactions that went unobserved (sessions without a recorder), and its coverage: transactions per protected table and operation in the shadow window, tables never touched, required operations missing (project set --require-coverage)')
     .option('--project <id>', 'one project')
     .option('--json', 'the seed\'s JSON shape, extended')
     .option('--markdown', 'Markdown')
@@ -16,7 +16,7 @@ export function registerReport(program: Command): void {
       const now = await parseNow(o.now);
       const { requireProjects } = await import('../../shared/db/projects.js');
       const { absorbAndLoadStats } = await import('../../shared/db/stats.js');
-      const { buildReport, coverageLines, reportMarkdown } = await import('../../shared/domain/report.js');
+      const { buildReport, coverageLines, reportMarkdown, unobservedLine } = await import('../../shared/domain/report.js');
       const { doctorWarning } = await import('../../shared/db/doctor.js');
       const [report, warning] = await withDb(async (pool, cfg) => {
         if (o.project) await requireProjects(pool, [o.project]);
@@ -30,6 +30,8 @@ export function registerReport(program: Command): void {
         for (const [id, p] of Object.entries(report.projects)) {
           console.log(bold(`${id} (${p.access_level}) ${p.eligible ? green('ELIGIBLE') : red('NOT ELIGIBLE')}${p.overdue ? red(' OVERDUE') : ''}`));
           for (const c of p.criteria) console.log(`  ${c.line}${c.met_at ? ` (earliest: ${day(new Date(c.met_at))})` : ''}`);
+          const unobserved = unobservedLine(p.unobserved_count);
+          console.log(`  ${p.unobserved_count ? yellow(unobserved) : unobserved}`);
           console.log(`  Unreviewed: ${p.unreviewed_count}`);
           console.log(`  Recommendation: ${p.recommendation}`);
           if (p.enforce_deadline) console.log(`  ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);

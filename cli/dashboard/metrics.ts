@@ -30,6 +30,7 @@ export function createMetrics(db: Queryable, queues?: Record<string, Queue>) {
   });
   perProject('shadowgate_days_in_shadow', 'days on the shadow clock', (p) => p.days_in_shadow);
   perProject('shadowgate_transactions', 'transactions counted since the shadow clock started', (p) => p.transactions);
+  perProject('shadowgate_unobserved_transactions', 'transactions since the shadow clock started in sessions without a recorder (not counted, would-be denials not recorded)', (p) => p.unobserved);
   perProject('shadowgate_violations', 'would-be denied row accesses since the shadow clock started', (p) => p.violations);
   perProject('shadowgate_unreviewed_violations', 'violation fingerprints not reviewed', (p) => p.unreviewed);
   perProject('shadowgate_eligible', '1 when all exit criteria hold', (p) => (p.eligible ? 1 : 0));

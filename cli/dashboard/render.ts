@@ -32,7 +32,7 @@ export function renderProjects(s: DashboardState): string {
       <td><b>${esc(p.project_id)}</b></td><td>${esc(p.access_level)}</td>
       <td><span class="phase ${esc(p.phase)}">${esc(p.phase)}</span></td>
       <td>${shadow ? `${bar(p.days_in_shadow, p.min_shadow_days)} ${p.days_in_shadow}/${p.min_shadow_days} d` : '–'}</td>
-      <td>${shadow ? `${bar(p.transactions, p.min_transactions)} ${p.transactions}/${p.min_transactions}` : '–'}</td>
+      <td>${shadow ? `${bar(p.transactions, p.min_transactions)} ${p.transactions}/${p.min_transactions}` : '–'}${p.unobserved ? `<br><span class="warn unobserved">${p.unobserved} unobserved (no recorder)</span>` : ''}</td>
       <td class="violations ${p.unresolved > 0 ? 'bad' : ''}">${p.violations}${p.unresolved !== p.violations ? ` (${p.unresolved} unresolved)` : ''}</td>
       <td>${p.fingerprints ? `${bar(reviewed, p.fingerprints)} ${reviewed}/${p.fingerprints}` : '–'}</td>
       <td class="status">${shadow ? (p.eligible ? '<span class="ok">ELIGIBLE</span>' : esc(p.recommendation ?? '')) : ''}${deadline}${p.coverage?.missing.length ? `<br><span class="bad coverage-missing">coverage missing: ${esc(p.coverage.missing.join(', '))}</span>` : ''}</td>

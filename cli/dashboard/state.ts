@@ -22,6 +22,8 @@ export interface DashboardState {
     min_shadow_days: number;
     transactions: number;
     min_transactions: number;
+    /** in shadow: transactions of the window in sessions without a recorder (not in `transactions`) */
+    unobserved: number;
     violations: number;
     unresolved: number;
     fingerprints: number;
@@ -86,6 +88,7 @@ export async function absorbAndReadDashboardState(db: Queryable, cfg: Config, no
         min_shadow_days: e.minShadowDays,
         transactions: s.phase === 'shadow' ? s.transactions : 0,
         min_transactions: cfg.thresholds.minTransactions,
+        unobserved: s.phase === 'shadow' ? s.unobserved : 0,
         violations: s.violations,
         unresolved: s.unresolved,
         fingerprints: s.fingerprints,

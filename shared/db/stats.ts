@@ -25,6 +25,7 @@ interface StatsRow {
   updated_at: Date;
   shadow_started_at: Date | null;
   transactions: number;
+  unobserved: number;
   violations: number;
   unresolved: number;
   unreviewed_fingerprints: number;
@@ -54,6 +55,7 @@ export async function loadStats(db: Queryable, projectIds?: readonly string[]): 
     updatedAt: r.updated_at,
     shadowStartedAt: r.shadow_started_at,
     transactions: r.transactions,
+    unobserved: r.unobserved,
     violations: r.violations,
     unresolved: r.unresolved,
     unreviewedFingerprints: r.unreviewed_fingerprints,

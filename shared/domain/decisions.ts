@@ -1,7 +1,7 @@
 import type { Config, Thresholds } from '../config.js';
 import type { Fingerprint } from '../db/violations.js';
 import { evaluateEligibility, type Eligibility, type ProjectStats } from './eligibility.js';
-import { type CoverageReport, coverageLines, coverageReport } from './report.js';
+import { type CoverageReport, coverageLines, coverageReport, unobservedLine } from './report.js';
 import { ownerLabel } from './owner.js';
 
 /**
@@ -16,6 +16,8 @@ export interface DecisionEvidence {
   min_shadow_days: number;
   transactions: number;
   min_transactions: number;
+  /** transactions in sessions without a recorder (absent from decisions taken before it was counted) */
+  unobserved?: number;
   violations: number;
   unresolved: number;
   unreviewed_fingerprints: number;
@@ -39,6 +41,7 @@ export function decisionEvidence(s: ProjectStats, e: Eligibility, t: Thresholds,
     min_shadow_days: e.minShadowDays,
     transactions: s.transactions,
     min_transactions: t.minTransactions,
+    unobserved: s.unobserved,
     violations: s.violations,
     unresolved: s.unresolved,
     unreviewed_fingerprints: s.unreviewedFingerprints,
@@ -87,6 +90,7 @@ function decisionSection(h: DecisionRecord): string[] {
     out.push(`**Metrics at the decision** (${ev.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}):`);
     out.push(`- Shadow Duration: ${ev.days_in_shadow} days (minimum: ${ev.min_shadow_days})`);
     out.push(`- Transaction Count: ${ev.transactions} (minimum: ${ev.min_transactions})`);
+    if (ev.unobserved !== undefined) out.push(`- ${unobservedLine(ev.unobserved)}`);
     out.push(`- Violation Count: ${ev.violations} (unresolved: ${ev.unresolved})`);
     out.push('', '**Exit Criteria at the decision:**');
     // set_phase() called directly (a DBA in psql) stores no criteria
@@ -123,6 +127,7 @@ export function decisionsMarkdown(stats: readonly ProjectStats[], fps: readonly 
       out.push('**Metrics:**');
       out.push(`- Shadow Duration: ${e.daysInShadow} days`);
       out.push(`- Transaction Count: ${s.transactions}`);
+      out.push(`- ${unobservedLine(s.unobserved)}`);
       out.push(`- Violation Count: ${s.violations} (unresolved: ${s.unresolved})`, '');
       out.push(...coverageMarkdownLines(coverageReport(s.coverage), 'now'), '');
       out.push('**Violations Analysis:**');

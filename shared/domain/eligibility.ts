@@ -15,6 +15,11 @@ export interface ProjectStats {
   updatedAt: Date;
   shadowStartedAt: Date | null;
   transactions: number;
+  /**
+   * transactions since the shadow clock started that shadowgate could not observe (declared, or with
+   * a would-be denial of the project, in a session without a recorder): not in `transactions`
+   */
+  unobserved: number;
   /** would-be denied row accesses since the shadow clock started */
   violations: number;
   /** ... of those, not documented as false positives */

@@ -42,6 +42,13 @@ export function coverageReport(c: Coverage): CoverageReport {
   };
 }
 
+/** The unobserved transactions of a shadow window, one line (the text and Markdown reports, decisions). */
+export function unobservedLine(n: number): string {
+  return n === 0
+    ? 'Unobserved: 0 transactions'
+    : `Unobserved: ${n} transaction${n === 1 ? '' : 's'} in sessions without a recorder (not counted in Transactions; their would-be denials were not recorded)`;
+}
+
 /** A cell as the report and the dashboard write it: the count, MISSING (required, not exercised) or –. */
 export const coverageCellText = (c: CoverageCell): string => (c.transactions > 0 ? String(c.transactions) : c.required ? 'MISSING' : '–');
 
@@ -53,6 +60,8 @@ export interface ProjectReport {
   days_in_shadow: number;
   min_shadow_days: number;
   transaction_count: number;
+  /** transactions in sessions without a recorder since the shadow clock started: not in transaction_count */
+  unobserved_count: number;
   violation_count: number;
   unresolved_count: number;
   unreviewed_count: number;
@@ -91,6 +100,7 @@ export function buildReport(stats: readonly ProjectStats[], cfg: Config, now: Da
       days_in_shadow: e.daysInShadow,
       min_shadow_days: e.minShadowDays,
       transaction_count: s.transactions,
+      unobserved_count: s.unobserved,
       violation_count: s.violations,
       unresolved_count: s.unresolved,
       unreviewed_count: s.unreviewedFingerprints,
@@ -149,6 +159,7 @@ export function reportMarkdown(r: Report): string {
   for (const [id, p] of Object.entries(r.projects)) {
     lines.push(`## ${id} (${p.access_level}${p.legacy_owner ? ', legacy owner' : ''}): ${p.eligible ? 'ELIGIBLE' : 'NOT ELIGIBLE'}${p.overdue ? ', OVERDUE' : ''}`, '');
     for (const c of p.criteria) lines.push(`- ${c.line}${c.met_at ? ` (met on ${c.met_at.slice(0, 10)} at the earliest)` : ''}`);
+    lines.push(`- ${unobservedLine(p.unobserved_count)}`);
     lines.push(`- Recommendation: ${p.recommendation}`);
     if (p.enforce_deadline) lines.push(`- ${p.overdue ? 'OVERDUE: enforcing deadline passed' : 'Move to enforcing before'} ${p.enforce_deadline}`);
     lines.push('', ...coverageMarkdown(p.coverage));

@@ -44,6 +44,8 @@ CREATE TABLE shadowgate.rls_migration_status (
     shadow_started_at   timestamptz,
     -- value of the project's transaction counter when the shadow clock last started
     shadow_txn_baseline bigint NOT NULL DEFAULT 0,
+    -- value of its unobserved-transaction counter then (002_recording.sql, count_unobserved())
+    shadow_unobserved_baseline bigint NOT NULL DEFAULT 0,
     -- [pipeline] the snapshot taken when the shadow clock last started: audit rows of transactions
     -- it does not see (they committed after it) count in the current shadow window; an xmin would
     -- put violations committed before the reset after it while any transaction on the server is open

@@ -4,32 +4,36 @@
 -- before 003_policies.sql: the policy functions call these.) 007_intake.sql empties the inbox into
 -- rls_audit_log rows and fingerprints (absorb_audit()).
 
--- Transaction counter per project: an UNLOGGED sequence, created with the project. nextval() on it
--- writes no WAL, so counting keeps a read-only transaction from having to flush WAL at commit (a
--- logged sequence writes WAL every 32 calls, and that commit must then wait for the disk).
--- PostgreSQL empties unlogged relations after a crash (not after a clean restart), so the count is
+-- Transaction counters per project, two UNLOGGED sequences created with the project: txn_<seq_no>
+-- counts its transactions (the recorder, take_findings()), unobserved_<seq_no> those shadowgate
+-- could not observe (count_unobserved(), below). nextval() on them writes no WAL, so counting keeps
+-- a read-only transaction from having to flush WAL at commit (a logged sequence writes WAL every 32
+-- calls, and that commit must then wait for the disk).
+-- PostgreSQL empties unlogged relations after a crash (not after a clean restart), so the counts are
 -- carried into txn_counts (logged) by carry_txn_counts(), which absorb_audit() calls at most every
 -- 10 s; the UNLOGGED txn_counter_alive row tells whether a crash happened since. A crash loses at
--- most the transactions counted since the last carry: the count can fall short, never run ahead.
+-- most the transactions counted since the last carry: a count can fall short, never run ahead.
 CREATE TABLE shadowgate.txn_counts (
-    seq_no  integer PRIMARY KEY,
-    carried bigint NOT NULL DEFAULT 0,  -- transactions counted up to the last carry
-    seen    bigint NOT NULL DEFAULT 0   -- the sequence's value at the last carry
+    seq_no  integer NOT NULL,
+    counter text NOT NULL CHECK (counter IN ('txn', 'unobserved')),
+    carried bigint NOT NULL DEFAULT 0,  -- counted up to the last carry (and buffered counts taken since: take_unobserved())
+    seen    bigint NOT NULL DEFAULT 0,  -- the sequence's value at the last carry
+    PRIMARY KEY (seq_no, counter)
 );
 CREATE UNLOGGED TABLE shadowgate.txn_counter_alive (carried_at timestamptz NOT NULL);
 
-CREATE FUNCTION shadowgate.txn_sequence(seq_no integer) RETURNS regclass
+CREATE FUNCTION shadowgate.txn_sequence(seq_no integer, counter text DEFAULT 'txn') RETURNS regclass
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT format('shadowgate.%I', 'txn_' || seq_no)::regclass $$;
+AS $$ SELECT format('shadowgate.%I', counter || '_' || seq_no)::regclass $$;
 
-CREATE FUNCTION shadowgate.txn_count(p_seq_no integer) RETURNS bigint
+CREATE FUNCTION shadowgate.txn_count(p_seq_no integer, p_counter text DEFAULT 'txn') RETURNS bigint
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(c.carried, 0)
-           + coalesce(pg_sequence_last_value(shadowgate.txn_sequence(p_seq_no)), 0)
+           + coalesce(pg_sequence_last_value(shadowgate.txn_sequence(p_seq_no, p_counter)), 0)
            - CASE WHEN EXISTS (SELECT 1 FROM shadowgate.txn_counter_alive) THEN coalesce(c.seen, 0) ELSE 0 END
       FROM (SELECT) AS one
-      LEFT JOIN shadowgate.txn_counts c ON c.seq_no = p_seq_no
+      LEFT JOIN shadowgate.txn_counts c ON c.seq_no = p_seq_no AND c.counter = p_counter
 $$;
 
 -- Moves the sequences' counts into txn_counts. Callers run one at a time (absorb_audit's lock).
@@ -44,9 +48,9 @@ BEGIN
     END IF;
     UPDATE shadowgate.txn_counts c
        SET carried = c.carried + v.n - CASE WHEN alive THEN c.seen ELSE 0 END, seen = v.n
-      FROM (SELECT seq_no, coalesce(pg_sequence_last_value(shadowgate.txn_sequence(seq_no)), 0) AS n
-              FROM shadowgate.project_registry) v
-     WHERE v.seq_no = c.seq_no;
+      FROM (SELECT seq_no, counter, coalesce(pg_sequence_last_value(shadowgate.txn_sequence(seq_no, counter)), 0) AS n
+              FROM shadowgate.txn_counts) v
+     WHERE v.seq_no = c.seq_no AND v.counter = c.counter;
     DELETE FROM shadowgate.txn_counter_alive;
     INSERT INTO shadowgate.txn_counter_alive VALUES (now());
 END $$;
@@ -55,7 +59,8 @@ CREATE FUNCTION shadowgate.on_project_registered() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('CREATE UNLOGGED SEQUENCE shadowgate.%I', 'txn_' || NEW.seq_no);
-    INSERT INTO shadowgate.txn_counts (seq_no) VALUES (NEW.seq_no);
+    EXECUTE format('CREATE UNLOGGED SEQUENCE shadowgate.%I', 'unobserved_' || NEW.seq_no);
+    INSERT INTO shadowgate.txn_counts (seq_no, counter) VALUES (NEW.seq_no, 'txn'), (NEW.seq_no, 'unobserved');
     INSERT INTO shadowgate.rls_migration_status (project_id) VALUES (NEW.project_id);
     RETURN NULL;
 END $$;
@@ -66,6 +71,7 @@ CREATE FUNCTION shadowgate.on_project_removed() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('DROP SEQUENCE IF EXISTS shadowgate.%I', 'txn_' || OLD.seq_no);
+    EXECUTE format('DROP SEQUENCE IF EXISTS shadowgate.%I', 'unobserved_' || OLD.seq_no);
     DELETE FROM shadowgate.txn_counts WHERE seq_no = OLD.seq_no;
     RETURN NULL;
 END $$;
@@ -163,7 +169,8 @@ $$;
 -- clause walks every setting the session knows when it returns, on the hot path); none is granted.
 
 -- The name of this session's recorder connection, opened on first use (NULL when it cannot be
--- opened: nothing is recorded or counted then, with a WARNING). A recorder must reach a server that
+-- opened: nothing is recorded or counted then, with a WARNING; what is declared or noted counts as
+-- unobserved: count_unobserved()). A recorder must reach a server that
 -- accepts writes: on a server in recovery (a hot standby) whose recorder_target is NULL, or when
 -- recorder_target names a server in recovery, it is not opened (the recorder's writes would fail
 -- there, and dblink reports a failed send as a mere NOTICE: the would-be denials were lost silently).
@@ -202,8 +209,82 @@ BEGIN
         RAISE WARNING 'shadowgate: shadowgate.recorder_target is a server in recovery (a standby): nothing is recorded (point recorder_target at the primary)';
         RETURN NULL;
     END IF;
+    PERFORM shadowgate.send_unobserved(name);
     RETURN name;
 END $$;
+
+-- ### Unobserved transactions
+-- A session without a recorder records no would-be denial and counts no transaction. What it
+-- declares (declare_counted()) and every project whose would-be denial it loses (note_row()) counts
+-- as unobserved instead: once per transaction and project, in the project's unobserved counter
+-- (nextval(), no WAL, survives the transaction's ROLLBACK). nextval() is refused in a read-only
+-- transaction (and on a hot standby): there the count waits in the session until it opens its
+-- recorder (send_unobserved()). Both settings have fixed names, so the application can set them:
+--   shadowgate.unobserved          this transaction's counted projects: ',<seq_no>,' ... (set it,
+--                                  and the transaction goes uncounted: as if it had not declared)
+--   shadowgate.unobserved_unsent   SESSION-level: the counts waiting: ';<seq_no>=<n>' ... (clear it,
+--                                  and they are lost; RESET ALL and the session's end lose them too)
+-- Never raises; a session with a recorder never calls it.
+CREATE FUNCTION shadowgate.count_unobserved(p_project text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    seq integer;
+    marked text := coalesce(current_setting('shadowgate.unobserved', true), '');
+    ignored text;
+BEGIN
+    SELECT g.seq_no INTO seq FROM shadowgate.project_registry g WHERE g.project_id = p_project;
+    IF seq IS NULL OR strpos(marked, ',' || seq || ',') > 0 THEN
+        RETURN;
+    END IF;
+    ignored := set_config('shadowgate.unobserved', coalesce(nullif(marked, ''), ',') || seq || ',', true);
+    IF current_setting('transaction_read_only') = 'off' THEN
+        BEGIN
+            ignored := nextval(shadowgate.txn_sequence(seq, 'unobserved'));
+        EXCEPTION WHEN OTHERS THEN  -- e.g. the project removed meanwhile
+            RAISE WARNING 'shadowgate: could not count an unobserved transaction (%)', SQLERRM;
+        END;
+        RETURN;
+    END IF;
+    ignored := set_config('shadowgate.unobserved_unsent', (
+        SELECT coalesce(string_agg(k || '=' || least(n, 999999999), ';' ORDER BY k), '')
+          FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint) AS n
+                  FROM unnest(string_to_array(coalesce(current_setting('shadowgate.unobserved_unsent', true), '')
+                                              || ';' || seq || '=1', ';')) AS e
+                 WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
+                 GROUP BY 1) t), false);
+END $$;
+
+-- Sends the unobserved transactions the session kept (count_unobserved()) through its recorder,
+-- just opened, and waits until they are written. Never raises.
+CREATE FUNCTION shadowgate.send_unobserved(s text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    unsent text := coalesce(current_setting('shadowgate.unobserved_unsent', true), '');
+    ignored text;
+BEGIN
+    IF unsent = '' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM shadowgate_dblink.dblink_exec(s, format('SELECT shadowgate.take_unobserved(%L)', left(unsent, 65536)));
+        ignored := set_config('shadowgate.unobserved_unsent', '', false);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not send the unobserved transactions to the recorder (%)', SQLERRM;
+    END;
+END $$;
+
+-- The recorder's side of send_unobserved(): the counts added to the projects' unobserved counters
+-- (to the carried part: a sequence cannot add n at once).
+CREATE FUNCTION shadowgate.take_unobserved(p_counts text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE shadowgate.txn_counts c SET carried = c.carried + v.n
+      FROM (SELECT split_part(e, '=', 1)::integer AS seq_no, sum(split_part(e, '=', 2)::bigint) AS n
+              FROM unnest(string_to_array(p_counts, ';')) AS e
+             WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
+             GROUP BY 1) v
+     WHERE c.seq_no = v.seq_no AND c.counter = 'unobserved'
+$$;
 
 -- Collects the result of the recorder's previous query, if any (waits for it).
 CREATE FUNCTION shadowgate.recorder_collect(s text) RETURNS void
@@ -316,7 +397,11 @@ BEGIN
     -- only the codes the policies pass: the application can call it with any text, and a key is
     -- kept in the buffers between separators (' ', ';', '='), so a forged code could otherwise
     -- smuggle a negative count for a real key into them and cancel that finding
-    IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) OR s IS NULL THEN
+    IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) THEN
+        RETURN true;
+    END IF;
+    IF s IS NULL THEN  -- no recorder: this would-be denial is lost, its project's transaction unobserved
+        PERFORM shadowgate.count_unobserved(CASE WHEN rc = 'x' THEN ctx ELSE owner END);
         RETURN true;
     END IF;
     last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
@@ -397,6 +482,7 @@ CREATE CONSTRAINT TRIGGER flush_at_commit AFTER INSERT ON shadowgate.commit_flus
 -- The application declared a project in shadow (set_project_context()): this transaction counts for
 -- it once, when the recorder receives it (with the transaction's first finding, or with others every
 -- 16 transactions or second). The recorder counts each (session, transaction start, project) once.
+-- Without a recorder it counts as unobserved (count_unobserved()).
 CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -410,7 +496,10 @@ BEGIN
         RETURN p_project;
     END IF;
     s := shadowgate.recorder_name();
-    IF s IS NULL THEN RETURN p_project; END IF;
+    IF s IS NULL THEN  -- no recorder: not counted, unobserved
+        PERFORM shadowgate.count_unobserved(p_project);
+        RETURN p_project;
+    END IF;
     entry := p_project || '@' || (extract(epoch FROM now()) * 1000000)::bigint;
     declared := coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',');
     IF strpos(declared, ',' || entry || ',') = 0 THEN

@@ -64,7 +64,20 @@ AS $$
      WHERE g.project_id = p AND s.shadow_started_at IS NOT NULL
 $$;
 
--- Starts the shadow clock afresh: transactions and violations are counted from p_at on. Violations
+-- Transactions declared for a project (or with a would-be denial of it) since its shadow clock
+-- started that shadowgate could not observe: their session had no recorder (count_unobserved()).
+-- Not counted in shadow_transactions(), whatever the project's source.
+CREATE FUNCTION shadowgate.shadow_unobserved(p text) RETURNS bigint
+LANGUAGE sql STABLE
+AS $$
+    SELECT shadowgate.txn_count(g.seq_no, 'unobserved') - s.shadow_unobserved_baseline
+      FROM shadowgate.project_registry g
+      JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
+     WHERE g.project_id = p AND s.shadow_started_at IS NOT NULL
+$$;
+
+-- Starts the shadow clock afresh: transactions (counted and unobserved) and violations are counted
+-- from p_at on. Violations
 -- are attributed by transaction, not by time: rows of transactions that had committed before the
 -- reset (visible in its snapshot) are out of the new window, everything committed later is in,
 -- however long other transactions on the server stay open ([pipeline] item: no global horizon).
@@ -75,6 +88,7 @@ AS $$
     UPDATE shadowgate.rls_migration_status s
        SET shadow_started_at = p_at,
            shadow_txn_baseline = shadowgate.txn_count(g.seq_no),
+           shadow_unobserved_baseline = shadowgate.txn_count(g.seq_no, 'unobserved'),
            shadow_started_snapshot = txid_current_snapshot()
       FROM shadowgate.project_registry g
      WHERE g.project_id = s.project_id AND s.project_id = p;

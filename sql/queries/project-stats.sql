@@ -4,6 +4,8 @@ SELECT g.project_id, g.name, g.access_level, g.legacy_owner, g.min_shadow_days,
        g.lead_email, g.lead_slack,
        s.migration_phase AS phase, s.updated_at, s.shadow_started_at,
        coalesce(shadowgate.shadow_transactions(g.project_id), 0) AS transactions,
+       -- declared in sessions without a recorder: not counted, their would-be denials not recorded
+       coalesce(shadowgate.shadow_unobserved(g.project_id), 0) AS unobserved,
        -- plus the findings of transactions still open (counted already, not absorbed until they
        -- end): a transaction held open across a promotion must not pass for a clean one
        coalesce(f.violations, 0) + w.waiting AS violations,

@@ -32,7 +32,7 @@ describe('coverage', () => {
     const base = {
       projectId: 'sm', accessLevel: 'isolated' as const, legacyOwner: false, minShadowDays: null, phase: 'shadow' as const,
       updatedAt: new Date('2026-01-01T00:00:00Z'), shadowStartedAt: new Date('2026-01-01T00:00:00Z'),
-      transactions: 5000, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
+      transactions: 5000, unobserved: 0, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
     };
     const now = new Date('2026-01-20T00:00:00Z');
     const free = evaluateEligibility({ ...base, coverage: cov([]) }, DEFAULT_THRESHOLDS, now, UTC_CALENDAR);

@@ -36,7 +36,7 @@ describe('business days', () => {
 const base: ProjectStats = {
   projectId: 'io', accessLevel: 'super', legacyOwner: true, minShadowDays: 14, phase: 'shadow',
   updatedAt: new Date('2026-01-01T00:00:00Z'), shadowStartedAt: new Date('2026-01-01T00:00:00Z'),
-  transactions: 5000, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
+  transactions: 5000, unobserved: 0, violations: 0, unresolved: 0, unreviewedFingerprints: 0, fingerprints: 0, ineligibleSeenAt: null,
   coverage: NO_COVERAGE,
 };
 const at = (days: number) => new Date(base.shadowStartedAt!.getTime() + days * DAY);

@@ -1,0 +1,140 @@
+// Transactions that shadowgate cannot observe (issue 9 item 3): a session without a recorder records
+// no would-be denial and counts no transaction; `report`, `status`, the dashboard and a decision's
+// evidence say how many there were, per project and shadow window. Through the real application
+// role; the recorder is made unreachable in the test's own database (recorder_target).
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../shared/config.js';
+import { changePhase } from '../shared/db/phase-change.js';
+import { decisionHistory } from '../shared/db/history.js';
+import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
+import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
+import { cli } from './support/cli.js';
+import { freePort } from './support/faults.js';
+import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { statsOf } from './support/rollout.js';
+import { transactions } from '../fixtures/traffic.js';
+
+let template: TemplateDb;
+let db: TestDb;
+let env: Record<string, string>;
+const run = (...args: string[]) => cli(args, env);
+
+beforeAll(async () => {
+  template = await createTemplateDb(import.meta.url, async (t) => {
+    await seedProjects(t.pool);
+    await createDocs(t.pool, 5);
+    await t.grantApp();
+  });
+});
+afterAll(async () => template?.drop());
+beforeEach(async () => {
+  db = await template.copy();
+  env = { DATABASE_URL: db.url };
+  await setPhase(db.pool, 'sm', 'shadow');
+});
+afterEach(async () => db?.drop());
+
+/** Recorders of this database connect to a port nobody listens on (127.0.0.1 refuses at once). */
+async function recorderUnreachable(): Promise<void> {
+  await db.pool.query(`UPDATE shadowgate.recorder_target SET conninfo = $1`, [`host=127.0.0.1 port=${await freePort()} dbname=none user=none connect_timeout=2`]);
+}
+const recorderReachable = () => db.pool.query(`UPDATE shadowgate.recorder_target SET conninfo = NULL`);
+
+/** Runs each list of statements as one transaction of one application session, then ends the session. */
+async function onOneSession(...txns: string[][]): Promise<string[]> {
+  const c = await db.app.connect();
+  const warnings: string[] = [];
+  c.on('notice', (n) => warnings.push(n.message));
+  try {
+    for (const statements of txns) {
+      for (const q of statements) await c.query(q);
+    }
+  } finally {
+    c.release(true);
+  }
+  return warnings;
+}
+
+const READ_OTHERS = `SELECT count(*) FROM docs`; // sm may read only its own rows: would-be denials of 7 owners
+
+describe('a session without a recorder', () => {
+  it('counts every transaction declared for a project in shadow as unobserved, not as a transaction: report (json, text, markdown) and status say so', async () => {
+    await recorderUnreachable();
+    const rw = ['BEGIN', `SELECT shadowgate.set_project_context('sm')`, READ_OTHERS, `SELECT shadowgate.set_project_context('sm')`, 'COMMIT'];
+    const rolledBack = ['BEGIN', `SELECT shadowgate.set_project_context('sm')`, READ_OTHERS, 'ROLLBACK'];
+    const warnings = await onOneSession(rw, rw, rw, rolledBack, ['SELECT shadowgate.flush_recorder()']);
+    expect(warnings).toContain('shadowgate: cannot open the recorder connection (could not establish connection): nothing is recorded');
+
+    const rep = JSON.parse((await run('report', '--project', 'sm', '--json')).stdout).projects.sm;
+    expect(rep).toMatchObject({ unobserved_count: 4, transaction_count: 0, violation_count: 0 });
+    const text = (await run('report', '--project', 'sm')).stdout;
+    expect(text).toContain('Transactions: 0 (minimum: 1000)');
+    expect(text).toContain('Unobserved: 4 transactions in sessions without a recorder (not counted in Transactions; their would-be denials were not recorded)');
+    expect((await run('report', '--markdown')).stdout).toContain('- Unobserved: 4 transactions in sessions without a recorder');
+    const status = JSON.parse((await run('status', '--json')).stdout).projects;
+    expect(status.find((p: { project_id: string }) => p.project_id === 'sm')).toMatchObject({ unobserved: 4 });
+    expect(status.find((p: { project_id: string }) => p.project_id === 'aa')).toMatchObject({ unobserved: 0 });
+    expect((await run('status')).stdout).toMatch(/^sm .* 4 unobserved transactions \(no recorder\)$/m);
+  });
+
+  it('counts a read of a project\'s rows without a context (its would-be denial lost) for that project, once per transaction', async () => {
+    await recorderUnreachable();
+    const noContext = ['BEGIN', `SELECT count(*) FROM docs WHERE project_id = 'sm'`, `SELECT count(*) FROM docs WHERE project_id = 'sm'`, 'COMMIT'];
+    await onOneSession(noContext, noContext);
+    expect(await statsOf(db.pool, 'sm')).toMatchObject({ unobserved: 2, transactions: 0 });
+  });
+
+  it('keeps a READ ONLY transaction\'s count in the session (nextval() is refused there) and counts it once the session opens its recorder', async () => {
+    await recorderUnreachable();
+    const c = await db.app.connect();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await c.query('BEGIN READ ONLY');
+        await c.query(`SELECT shadowgate.set_project_context('sm')`);
+        await c.query(READ_OTHERS);
+        await c.query('COMMIT');
+      }
+      expect(await statsOf(db.pool, 'sm')).toMatchObject({ unobserved: 0, transactions: 0 });
+      await recorderReachable();
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`); // opens the recorder: the 3 go with it
+      await c.query('COMMIT');
+      await c.query('SELECT shadowgate.flush_recorder()');
+    } finally {
+      c.release(true);
+    }
+    expect(await statsOf(db.pool, 'sm')).toMatchObject({ unobserved: 3, transactions: 1 });
+  });
+
+  it('starts over with the shadow clock (a recorded change), and a decision keeps the count it saw', async () => {
+    await recorderUnreachable();
+    const rw = ['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'COMMIT'];
+    await onOneSession(rw, rw);
+    expect((await statsOf(db.pool, 'sm')).unobserved).toBe(2);
+    expect((await run('record-change', '--project', 'sm', '--kind', 'code', '--ref', 'https://example.com/pr/1')).code).toBe(0);
+    expect((await statsOf(db.pool, 'sm')).unobserved).toBe(0);
+    await onOneSession(rw);
+    await changePhase(db.pool, loadConfig({ DATABASE_URL: db.url }), {
+      projectIds: ['sm'], phase: 'enforcing', at: new Date(), actor: 'tester', force: true, reason: 'test: evidence',
+    });
+    const decision = (await decisionHistory(db.pool)).find((h) => h.project_id === 'sm' && h.to_phase === 'enforcing');
+    expect(decision?.evidence).toMatchObject({ unobserved: 1, transactions: 0 });
+    expect((await run('decisions')).stdout).toContain('- Unobserved: 1 transaction in sessions without a recorder');
+  });
+
+  it('shows the count on the dashboard and in /metrics\' state', async () => {
+    await recorderUnreachable();
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'COMMIT']);
+    const state = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());
+    expect(state.projects.find((p) => p.project_id === 'sm')).toMatchObject({ unobserved: 1, transactions: 0 });
+  });
+});
+
+describe('a session with a recorder', () => {
+  it('reports 0 unobserved, every transaction counted', async () => {
+    await transactions(db.app, 'sm', 5, READ_OTHERS);
+    const rep = JSON.parse((await run('report', '--project', 'sm', '--json')).stdout).projects.sm;
+    expect(rep).toMatchObject({ unobserved_count: 0, transaction_count: 5 });
+    expect((await run('report', '--project', 'sm')).stdout).toContain('Unobserved: 0 transactions');
+  });
+});

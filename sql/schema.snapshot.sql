@@ -353,9 +353,9 @@ BEGIN
     END IF;
     UPDATE shadowgate.txn_counts c
        SET carried = c.carried + v.n - CASE WHEN alive THEN c.seen ELSE 0 END, seen = v.n
-      FROM (SELECT seq_no, coalesce(pg_sequence_last_value(shadowgate.txn_sequence(seq_no)), 0) AS n
-              FROM shadowgate.project_registry) v
-     WHERE v.seq_no = c.seq_no;
+      FROM (SELECT seq_no, counter, coalesce(pg_sequence_last_value(shadowgate.txn_sequence(seq_no, counter)), 0) AS n
+              FROM shadowgate.txn_counts) v
+     WHERE v.seq_no = c.seq_no AND v.counter = c.counter;
     DELETE FROM shadowgate.txn_counter_alive;
     INSERT INTO shadowgate.txn_counter_alive VALUES (now());
 END $$;
@@ -466,6 +466,40 @@ LANGUAGE sql VOLATILE AS %L$f$,
 $_$;
 
 --
+-- Name: count_unobserved(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.count_unobserved(p_project text) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    seq integer;
+    marked text := coalesce(current_setting('shadowgate.unobserved', true), '');
+    ignored text;
+BEGIN
+    SELECT g.seq_no INTO seq FROM shadowgate.project_registry g WHERE g.project_id = p_project;
+    IF seq IS NULL OR strpos(marked, ',' || seq || ',') > 0 THEN
+        RETURN;
+    END IF;
+    ignored := set_config('shadowgate.unobserved', coalesce(nullif(marked, ''), ',') || seq || ',', true);
+    IF current_setting('transaction_read_only') = 'off' THEN
+        BEGIN
+            ignored := nextval(shadowgate.txn_sequence(seq, 'unobserved'));
+        EXCEPTION WHEN OTHERS THEN  -- e.g. the project removed meanwhile
+            RAISE WARNING 'shadowgate: could not count an unobserved transaction (%)', SQLERRM;
+        END;
+        RETURN;
+    END IF;
+    ignored := set_config('shadowgate.unobserved_unsent', (
+        SELECT coalesce(string_agg(k || '=' || least(n, 999999999), ';' ORDER BY k), '')
+          FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint) AS n
+                  FROM unnest(string_to_array(coalesce(current_setting('shadowgate.unobserved_unsent', true), '')
+                                              || ';' || seq || '=1', ';')) AS e
+                 WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
+                 GROUP BY 1) t), false);
+END $_$;
+
+--
 -- Name: declare_counted(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -484,7 +518,10 @@ BEGIN
         RETURN p_project;
     END IF;
     s := shadowgate.recorder_name();
-    IF s IS NULL THEN RETURN p_project; END IF;
+    IF s IS NULL THEN  -- no recorder: not counted, unobserved
+        PERFORM shadowgate.count_unobserved(p_project);
+        RETURN p_project;
+    END IF;
     entry := p_project || '@' || (extract(epoch FROM now()) * 1000000)::bigint;
     declared := coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',');
     IF strpos(declared, ',' || entry || ',') = 0 THEN
@@ -1164,7 +1201,11 @@ BEGIN
     -- only the codes the policies pass: the application can call it with any text, and a key is
     -- kept in the buffers between separators (' ', ';', '='), so a forged code could otherwise
     -- smuggle a negative count for a real key into them and cancel that finding
-    IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) OR s IS NULL THEN
+    IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) THEN
+        RETURN true;
+    END IF;
+    IF s IS NULL THEN  -- no recorder: this would-be denial is lost, its project's transaction unobserved
+        PERFORM shadowgate.count_unobserved(CASE WHEN rc = 'x' THEN ctx ELSE owner END);
         RETURN true;
     END IF;
     last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
@@ -1320,7 +1361,8 @@ CREATE FUNCTION shadowgate.on_project_registered() RETURNS trigger
     AS $$
 BEGIN
     EXECUTE format('CREATE UNLOGGED SEQUENCE shadowgate.%I', 'txn_' || NEW.seq_no);
-    INSERT INTO shadowgate.txn_counts (seq_no) VALUES (NEW.seq_no);
+    EXECUTE format('CREATE UNLOGGED SEQUENCE shadowgate.%I', 'unobserved_' || NEW.seq_no);
+    INSERT INTO shadowgate.txn_counts (seq_no, counter) VALUES (NEW.seq_no, 'txn'), (NEW.seq_no, 'unobserved');
     INSERT INTO shadowgate.rls_migration_status (project_id) VALUES (NEW.project_id);
     RETURN NULL;
 END $$;
@@ -1335,6 +1377,7 @@ CREATE FUNCTION shadowgate.on_project_removed() RETURNS trigger
     AS $$
 BEGIN
     EXECUTE format('DROP SEQUENCE IF EXISTS shadowgate.%I', 'txn_' || OLD.seq_no);
+    EXECUTE format('DROP SEQUENCE IF EXISTS shadowgate.%I', 'unobserved_' || OLD.seq_no);
     DELETE FROM shadowgate.txn_counts WHERE seq_no = OLD.seq_no;
     RETURN NULL;
 END $$;
@@ -1785,6 +1828,7 @@ BEGIN
         RAISE WARNING 'shadowgate: shadowgate.recorder_target is a server in recovery (a standby): nothing is recorded (point recorder_target at the primary)';
         RETURN NULL;
     END IF;
+    PERFORM shadowgate.send_unobserved(name);
     RETURN name;
 END $$;
 
@@ -2006,6 +2050,28 @@ BEGIN
 END $$;
 
 --
+-- Name: send_unobserved(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.send_unobserved(s text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    unsent text := coalesce(current_setting('shadowgate.unobserved_unsent', true), '');
+    ignored text;
+BEGIN
+    IF unsent = '' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM shadowgate_dblink.dblink_exec(s, format('SELECT shadowgate.take_unobserved(%L)', left(unsent, 65536)));
+        ignored := set_config('shadowgate.unobserved_unsent', '', false);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'shadowgate: could not send the unobserved transactions to the recorder (%)', SQLERRM;
+    END;
+END $$;
+
+--
 -- Name: set_phase(text, shadowgate.migration_phase_enum, timestamp with time zone, text, text, boolean, jsonb); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -2119,6 +2185,19 @@ CREATE FUNCTION shadowgate.shadow_transactions(p text) RETURNS bigint
 $$;
 
 --
+-- Name: shadow_unobserved(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.shadow_unobserved(p text) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT shadowgate.txn_count(g.seq_no, 'unobserved') - s.shadow_unobserved_baseline
+      FROM shadowgate.project_registry g
+      JOIN shadowgate.rls_migration_status s ON s.project_id = g.project_id
+     WHERE g.project_id = p AND s.shadow_started_at IS NOT NULL
+$$;
+
+--
 -- Name: start_shadow_clock(text, timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -2128,6 +2207,7 @@ CREATE FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamp with time z
     UPDATE shadowgate.rls_migration_status s
        SET shadow_started_at = p_at,
            shadow_txn_baseline = shadowgate.txn_count(g.seq_no),
+           shadow_unobserved_baseline = shadowgate.txn_count(g.seq_no, 'unobserved'),
            shadow_started_snapshot = txid_current_snapshot()
       FROM shadowgate.project_registry g
      WHERE g.project_id = s.project_id AND s.project_id = p;
@@ -2206,6 +2286,22 @@ BEGIN
 END $_$;
 
 --
+-- Name: take_unobserved(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.take_unobserved(p_counts text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+    UPDATE shadowgate.txn_counts c SET carried = c.carried + v.n
+      FROM (SELECT split_part(e, '=', 1)::integer AS seq_no, sum(split_part(e, '=', 2)::bigint) AS n
+              FROM unnest(string_to_array(p_counts, ';')) AS e
+             WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
+             GROUP BY 1) v
+     WHERE c.seq_no = v.seq_no AND c.counter = 'unobserved'
+$_$;
+
+--
 -- Name: tenant_type(oid); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -2242,28 +2338,28 @@ CREATE FUNCTION shadowgate.transaction_ended(p_app_pid integer, p_backend_start 
 $$;
 
 --
--- Name: txn_count(integer); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: txn_count(integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.txn_count(p_seq_no integer) RETURNS bigint
+CREATE FUNCTION shadowgate.txn_count(p_seq_no integer, p_counter text DEFAULT 'txn'::text) RETURNS bigint
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT coalesce(c.carried, 0)
-           + coalesce(pg_sequence_last_value(shadowgate.txn_sequence(p_seq_no)), 0)
+           + coalesce(pg_sequence_last_value(shadowgate.txn_sequence(p_seq_no, p_counter)), 0)
            - CASE WHEN EXISTS (SELECT 1 FROM shadowgate.txn_counter_alive) THEN coalesce(c.seen, 0) ELSE 0 END
       FROM (SELECT) AS one
-      LEFT JOIN shadowgate.txn_counts c ON c.seq_no = p_seq_no
+      LEFT JOIN shadowgate.txn_counts c ON c.seq_no = p_seq_no AND c.counter = p_counter
 $$;
 
 --
--- Name: txn_sequence(integer); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: txn_sequence(integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.txn_sequence(seq_no integer) RETURNS regclass
+CREATE FUNCTION shadowgate.txn_sequence(seq_no integer, counter text DEFAULT 'txn'::text) RETURNS regclass
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$ SELECT format('shadowgate.%I', 'txn_' || seq_no)::regclass $$;
+    AS $$ SELECT format('shadowgate.%I', counter || '_' || seq_no)::regclass $$;
 
 --
 -- Name: with_observation(integer, text, text[], text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -2677,6 +2773,7 @@ CREATE TABLE shadowgate.rls_migration_status (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     shadow_started_at timestamp with time zone,
     shadow_txn_baseline bigint DEFAULT 0 NOT NULL,
+    shadow_unobserved_baseline bigint DEFAULT 0 NOT NULL,
     shadow_started_snapshot txid_snapshot DEFAULT '1:1:'::txid_snapshot NOT NULL
 );
 
@@ -2827,8 +2924,10 @@ CREATE UNLOGGED TABLE shadowgate.txn_counter_alive (
 
 CREATE TABLE shadowgate.txn_counts (
     seq_no integer NOT NULL,
+    counter text NOT NULL,
     carried bigint DEFAULT 0 NOT NULL,
-    seen bigint DEFAULT 0 NOT NULL
+    seen bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT txn_counts_counter_check CHECK ((counter = ANY (ARRAY['txn'::text, 'unobserved'::text])))
 );
 
 --
@@ -3126,7 +3225,7 @@ ALTER TABLE ONLY shadowgate.tool_call_lines
 --
 
 ALTER TABLE ONLY shadowgate.txn_counts
-    ADD CONSTRAINT txn_counts_pkey PRIMARY KEY (seq_no);
+    ADD CONSTRAINT txn_counts_pkey PRIMARY KEY (seq_no, counter);
 
 --
 -- Name: violation_daily violation_daily_pkey; Type: CONSTRAINT; Schema: shadowgate; Owner: -
@@ -3487,6 +3586,12 @@ REVOKE ALL ON FUNCTION shadowgate.composition_refusal(tbl regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.context_function() FROM PUBLIC;
 
 --
+-- Name: FUNCTION count_unobserved(p_project text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.count_unobserved(p_project text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION declare_counted(p_project text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3793,6 +3898,12 @@ REVOKE ALL ON FUNCTION shadowgate.review_fingerprints(p_ids bigint[], p_resoluti
 REVOKE ALL ON FUNCTION shadowgate.schedule_commit_flush(s text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION send_unobserved(s text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.send_unobserved(s text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION set_phase(p text, p_to shadowgate.migration_phase_enum, p_at timestamp with time zone, p_actor text, p_reason text, p_forced boolean, p_evidence jsonb); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3817,6 +3928,12 @@ REVOKE ALL ON FUNCTION shadowgate.set_required_coverage(p text, p_tables text[],
 REVOKE ALL ON FUNCTION shadowgate.shadow_transactions(p text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION shadow_unobserved(p text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.shadow_unobserved(p text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION start_shadow_clock(p text, p_at timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3833,6 +3950,12 @@ REVOKE ALL ON FUNCTION shadowgate.statement_may_discard(statement text) FROM PUB
 --
 
 REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION take_unobserved(p_counts text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.take_unobserved(p_counts text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION tenant_type(typ oid); Type: ACL; Schema: shadowgate; Owner: -
@@ -3853,16 +3976,16 @@ REVOKE ALL ON FUNCTION shadowgate.tenant_type_supported(typ oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.transaction_ended(p_app_pid integer, p_backend_start timestamp with time zone, p_xact_start timestamp with time zone, p_recorder_pid integer) FROM PUBLIC;
 
 --
--- Name: FUNCTION txn_count(p_seq_no integer); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION txn_count(p_seq_no integer, p_counter text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.txn_count(p_seq_no integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.txn_count(p_seq_no integer, p_counter text) FROM PUBLIC;
 
 --
--- Name: FUNCTION txn_sequence(seq_no integer); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION txn_sequence(seq_no integer, counter text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.txn_sequence(seq_no integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.txn_sequence(seq_no integer, counter text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION with_observation(tid integer, op text, shadow text[], rule text); Type: ACL; Schema: shadowgate; Owner: -

@@ -180,4 +180,30 @@ describe('a hot standby', () => {
     }
     expect((await statsOf(pool, 'sm')).transactions).toBe(before + 9); // 4 with a would-be denial, 5 without
   });
+
+  it('rows of a standby transaction still open are absorbed as they arrive: the primary cannot see it, so it is split into several audit rows', async () => {
+    // recorder_target still points at the primary (the test before)
+    const { c, warnings } = await standbySession('standby-open');
+    const pid = await pidOf(c);
+    const inInbox = async () => (await pool.query('SELECT count(*)::int AS n FROM shadowgate.audit_inbox WHERE app_pid = $1', [pid])).rows[0].n as number;
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sm')`);
+      for (let piece = 1; piece <= 2; piece++) {
+        await c.query(`SELECT project_id FROM docs WHERE project_id = 'motoko'`);
+        await until(async () => (await inInbox()) === 1); // the statement's first row, sent at once
+        await absorbAudit(pool); // the standby's transaction is still open
+        expect(await inInbox()).toBe(0);
+        expect((await auditOf('motoko')).filter((r) => r.application_name === 'standby-open')).toHaveLength(piece);
+      }
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+    expect(warnings).toEqual([]);
+    const rows = (await auditOf('motoko')).filter((r) => r.application_name === 'standby-open');
+    // one transaction, two audit rows: the first statement's first row; then its second row with the
+    // second statement's first row (sent as that statement began noting); the last row is lost at COMMIT
+    expect(rows.map((r) => [r.session_id, r.row_count])).toEqual([[rows[0].session_id, 1], [rows[0].session_id, 2]]);
+  });
 });

@@ -457,6 +457,8 @@ describe('the application role', () => {
         `SELECT shadowgate.recorder_send('x', true)`,
         `SELECT shadowgate.take_findings(1, 1, NULL, 'sm', 'u', 'a', 'q', '{}', '{}', '{sm@99999999999999999}')`,
         `SELECT shadowgate.buffered_findings('x')`,
+        `SELECT shadowgate.take_unobserved('1=1000')`,
+        `SELECT shadowgate.count_unobserved('sm')`,
         `SELECT shadowgate.transaction_ended(1, now(), now(), 1)`,
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'shadowgate recorder'`,
       ]) {

@@ -12,6 +12,7 @@ import { cli } from './support/cli.js';
 import { freePort } from './support/faults.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { statsOf } from './support/rollout.js';
+import { until } from './support/sinks.js';
 import { transactions } from '../fixtures/traffic.js';
 
 let template: TemplateDb;
@@ -127,6 +128,33 @@ describe('a session without a recorder', () => {
     await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'COMMIT']);
     const state = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());
     expect(state.projects.find((p) => p.project_id === 'sm')).toMatchObject({ unobserved: 1, transactions: 0 });
+  });
+});
+
+describe('a session whose recorder connection breaks', () => {
+  it('counts what the failed send carried as unobserved, opens another recorder and records and counts what follows', async () => {
+    const rw = ['BEGIN', `SELECT shadowgate.set_project_context('sm')`, READ_OTHERS, 'COMMIT'];
+    const recorders = async () => (await db.pool.query(
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'shadowgate recorder' AND datname = current_database()`)).rows.map((r) => r.pid);
+    const c = await db.app.connect();
+    const warnings: string[] = [];
+    c.on('notice', (n) => warnings.push(n.message));
+    try {
+      for (const q of [...rw, 'SELECT shadowgate.flush_recorder()']) await c.query(q);
+      const [first] = await recorders();
+      await db.pool.query('SELECT pg_terminate_backend($1)', [first]); // an administrator, idle_session_timeout
+      await until(async () => !(await recorders()).includes(first));
+      for (let i = 0; i < 4; i++) for (const q of rw) await c.query(q);
+      await c.query('SELECT shadowgate.flush_recorder()');
+      expect((await recorders()).filter((p) => p !== first)).toHaveLength(1);
+    } finally {
+      c.release(true);
+    }
+    expect(warnings.filter((w) => w.startsWith('shadowgate: could not send to the recorder'))).toHaveLength(1);
+    // the first transaction after the break went in the failed send: unobserved; the 3 after it counted
+    const s = await statsOf(db.pool, 'sm');
+    expect(s).toMatchObject({ transactions: 1 + 3, unobserved: 1 });
+    expect(s.violations).toBeGreaterThan(1 * 7 * 5); // the findings after the break recorded too
   });
 });
 

@@ -237,9 +237,21 @@ BEGIN
         RETURN;
     END IF;
     ignored := set_config('shadowgate.unobserved', coalesce(nullif(marked, ''), ',') || seq || ',', true);
+    PERFORM shadowgate.add_unobserved(seq, 1);
+END $$;
+
+-- p_n unobserved transactions of project seq_no (callers count each transaction once): counted
+-- now in a read-write transaction, kept in the session otherwise. Never raises.
+CREATE FUNCTION shadowgate.add_unobserved(p_seq_no integer, p_n integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    ignored text;
+BEGIN
     IF current_setting('transaction_read_only') = 'off' THEN
         BEGIN
-            ignored := nextval(shadowgate.txn_sequence(seq, 'unobserved'));
+            FOR i IN 1 .. p_n LOOP
+                ignored := nextval(shadowgate.txn_sequence(p_seq_no, 'unobserved'));
+            END LOOP;
         EXCEPTION WHEN OTHERS THEN  -- e.g. the project removed meanwhile
             RAISE WARNING 'shadowgate: could not count an unobserved transaction (%)', SQLERRM;
         END;
@@ -249,7 +261,7 @@ BEGIN
         SELECT coalesce(string_agg(k || '=' || least(n, 999999999), ';' ORDER BY k), '')
           FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint) AS n
                   FROM unnest(string_to_array(coalesce(current_setting('shadowgate.unobserved_unsent', true), '')
-                                              || ';' || seq || '=1', ';')) AS e
+                                              || ';' || p_seq_no || '=' || p_n, ';')) AS e
                  WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
                  GROUP BY 1) t), false);
 END $$;
@@ -313,19 +325,21 @@ BEGIN
 END $$;
 
 -- Sends the buffer (findings of this transaction and the session's declared transactions) to the
--- recorder and empties it; p_wait: until the recorder has written it. Never raises.
-CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS void
+-- recorder and empties it; p_wait: until the recorder has written it. Never raises. False when the
+-- send failed: the connection is closed then (recorder_failed()), s no longer names one.
+CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     f record := shadowgate.buffered_findings(s);
     declared text[] := string_to_array(trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), '')), ',');
-    b text;
+    sent boolean := true;
     ignored text;
 BEGIN
     IF cardinality(f.keys) > 0 OR cardinality(declared) > 0 THEN
         BEGIN
             PERFORM shadowgate.recorder_collect(s);
-            PERFORM shadowgate_dblink.dblink_send_query(s, format(
+            -- dblink reports a send it could not make (a broken connection) with a NOTICE and 0
+            IF shadowgate_dblink.dblink_send_query(s, format(
                 'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %L)',
                 pg_backend_pid(),
                 (extract(epoch FROM now()) * 1000000)::bigint,
@@ -334,12 +348,16 @@ BEGIN
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                f.keys, f.counts, coalesce(declared, '{}')));
+                f.keys, f.counts, coalesce(declared, '{}'))) <> 1 THEN
+                RAISE EXCEPTION 'the connection is broken';
+            END IF;
             IF p_wait THEN
                 PERFORM shadowgate.recorder_collect(s);
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost', SQLERRM;
+            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
+            PERFORM shadowgate.recorder_failed(s, f.keys, declared);
+            sent := false;
         END;
     END IF;
     ignored := set_config('shadowgate.' || s || 'b', '', true);
@@ -349,6 +367,35 @@ BEGIN
     IF cardinality(declared) > 0 THEN
         ignored := set_config('shadowgate.' || s || 't', '', false);
     END IF;
+    RETURN sent;
+END $$;
+
+-- A send the recorder did not take (its connection broke: its backend was terminated, the network
+-- failed): the connection is closed, so that the session's next use opens another, and what the
+-- send carried counts as unobserved: the transactions it declared, and the projects of this
+-- transaction's findings. Never raises.
+CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    ctx text := coalesce(current_setting('shadowgate.' || s || 'x', true), '');
+    this_xact text := (extract(epoch FROM now()) * 1000000)::bigint::text;
+    d record;
+BEGIN
+    PERFORM shadowgate_dblink.dblink_disconnect(s);
+    FOR d IN SELECT g.seq_no, count(*)::integer AS n
+               FROM unnest(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
+              WHERE split_part(e, '@', 2) <> this_xact
+              GROUP BY 1 LOOP
+        PERFORM shadowgate.add_unobserved(d.seq_no, d.n);  -- earlier transactions of the session
+    END LOOP;
+    PERFORM shadowgate.count_unobserved(t.project)     -- this one, once per project
+       FROM (SELECT split_part(e, '@', 1) AS project FROM unnest(p_declared) AS e WHERE split_part(e, '@', 2) = this_xact
+             UNION
+             SELECT CASE x[3] WHEN 'x' THEN ctx ELSE shadowgate.key_owner(x[4]) END
+               FROM unnest(p_keys) AS k, shadowgate.parse_key(k) AS x) t;
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'shadowgate: could not count the unobserved transactions of a failed send (%)', SQLERRM;
 END $$;
 
 -- Whether the recorder is still busy with the previous send.
@@ -424,7 +471,10 @@ BEGIN
     END IF;
     -- another key: the last one's count joins the buffer (one context per buffer)
     IF ctx <> coalesce(nullif(current_setting('shadowgate.' || s || 'x', true), ''), ctx) THEN
-        PERFORM shadowgate.recorder_send(s, false);
+        IF NOT shadowgate.recorder_send(s, false) THEN  -- the recorder failed and is closed: this row too
+            PERFORM shadowgate.count_unobserved(CASE WHEN rc = 'x' THEN ctx ELSE owner END);
+            RETURN true;
+        END IF;
         last := '';
     END IF;
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
@@ -469,8 +519,9 @@ DECLARE
 BEGIN
     IF s IS NOT NULL THEN
         -- every piece written before COMMIT returns: the absorb then takes the transaction whole
-        PERFORM shadowgate.recorder_send(s, true);
-        PERFORM shadowgate.recorder_collect(s);
+        IF shadowgate.recorder_send(s, true) THEN
+            PERFORM shadowgate.recorder_collect(s);
+        END IF;
         ignored := set_config('shadowgate.' || s || 'm', '', true);
     END IF;
     RETURN NULL;

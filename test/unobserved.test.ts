@@ -45,7 +45,7 @@ const recorderReachable = () => db.pool.query(`UPDATE shadowgate.recorder_target
 async function onOneSession(...txns: string[][]): Promise<string[]> {
   const c = await db.app.connect();
   const warnings: string[] = [];
-  c.on('notice', (n) => warnings.push(n.message));
+  c.on('notice', (n) => warnings.push(n.message ?? ''));
   try {
     for (const statements of txns) {
       for (const q of statements) await c.query(q);
@@ -138,7 +138,7 @@ describe('a session whose recorder connection breaks', () => {
       `SELECT pid FROM pg_stat_activity WHERE application_name = 'shadowgate recorder' AND datname = current_database()`)).rows.map((r) => r.pid);
     const c = await db.app.connect();
     const warnings: string[] = [];
-    c.on('notice', (n) => warnings.push(n.message));
+    c.on('notice', (n) => warnings.push(n.message ?? ''));
     try {
       for (const q of [...rw, 'SELECT shadowgate.flush_recorder()']) await c.query(q);
       const [first] = await recorders();

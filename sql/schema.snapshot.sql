@@ -241,6 +241,35 @@ BEGIN
 END $$;
 
 --
+-- Name: add_unobserved(integer, integer); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.add_unobserved(p_seq_no integer, p_n integer) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    ignored text;
+BEGIN
+    IF current_setting('transaction_read_only') = 'off' THEN
+        BEGIN
+            FOR i IN 1 .. p_n LOOP
+                ignored := nextval(shadowgate.txn_sequence(p_seq_no, 'unobserved'));
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN  -- e.g. the project removed meanwhile
+            RAISE WARNING 'shadowgate: could not count an unobserved transaction (%)', SQLERRM;
+        END;
+        RETURN;
+    END IF;
+    ignored := set_config('shadowgate.unobserved_unsent', (
+        SELECT coalesce(string_agg(k || '=' || least(n, 999999999), ';' ORDER BY k), '')
+          FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint) AS n
+                  FROM unnest(string_to_array(coalesce(current_setting('shadowgate.unobserved_unsent', true), '')
+                                              || ';' || p_seq_no || '=' || p_n, ';')) AS e
+                 WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
+                 GROUP BY 1) t), false);
+END $_$;
+
+--
 -- Name: as_bigint(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -471,7 +500,7 @@ $_$;
 
 CREATE FUNCTION shadowgate.count_unobserved(p_project text) RETURNS void
     LANGUAGE plpgsql
-    AS $_$
+    AS $$
 DECLARE
     seq integer;
     marked text := coalesce(current_setting('shadowgate.unobserved', true), '');
@@ -482,22 +511,8 @@ BEGIN
         RETURN;
     END IF;
     ignored := set_config('shadowgate.unobserved', coalesce(nullif(marked, ''), ',') || seq || ',', true);
-    IF current_setting('transaction_read_only') = 'off' THEN
-        BEGIN
-            ignored := nextval(shadowgate.txn_sequence(seq, 'unobserved'));
-        EXCEPTION WHEN OTHERS THEN  -- e.g. the project removed meanwhile
-            RAISE WARNING 'shadowgate: could not count an unobserved transaction (%)', SQLERRM;
-        END;
-        RETURN;
-    END IF;
-    ignored := set_config('shadowgate.unobserved_unsent', (
-        SELECT coalesce(string_agg(k || '=' || least(n, 999999999), ';' ORDER BY k), '')
-          FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint) AS n
-                  FROM unnest(string_to_array(coalesce(current_setting('shadowgate.unobserved_unsent', true), '')
-                                              || ';' || seq || '=1', ';')) AS e
-                 WHERE e ~ '^[0-9]{1,9}=[0-9]{1,9}$'
-                 GROUP BY 1) t), false);
-END $_$;
+    PERFORM shadowgate.add_unobserved(seq, 1);
+END $$;
 
 --
 -- Name: declare_counted(text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -895,8 +910,9 @@ DECLARE
 BEGIN
     IF s IS NOT NULL THEN
         -- every piece written before COMMIT returns: the absorb then takes the transaction whole
-        PERFORM shadowgate.recorder_send(s, true);
-        PERFORM shadowgate.recorder_collect(s);
+        IF shadowgate.recorder_send(s, true) THEN
+            PERFORM shadowgate.recorder_collect(s);
+        END IF;
         ignored := set_config('shadowgate.' || s || 'm', '', true);
     END IF;
     RETURN NULL;
@@ -1228,7 +1244,10 @@ BEGIN
     END IF;
     -- another key: the last one's count joins the buffer (one context per buffer)
     IF ctx <> coalesce(nullif(current_setting('shadowgate.' || s || 'x', true), ''), ctx) THEN
-        PERFORM shadowgate.recorder_send(s, false);
+        IF NOT shadowgate.recorder_send(s, false) THEN  -- the recorder failed and is closed: this row too
+            PERFORM shadowgate.count_unobserved(CASE WHEN rc = 'x' THEN ctx ELSE owner END);
+            RETURN true;
+        END IF;
         last := '';
     END IF;
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
@@ -1789,6 +1808,35 @@ CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
 $$;
 
 --
+-- Name: recorder_failed(text, text[], text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ctx text := coalesce(current_setting('shadowgate.' || s || 'x', true), '');
+    this_xact text := (extract(epoch FROM now()) * 1000000)::bigint::text;
+    d record;
+BEGIN
+    PERFORM shadowgate_dblink.dblink_disconnect(s);
+    FOR d IN SELECT g.seq_no, count(*)::integer AS n
+               FROM unnest(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
+              WHERE split_part(e, '@', 2) <> this_xact
+              GROUP BY 1 LOOP
+        PERFORM shadowgate.add_unobserved(d.seq_no, d.n);  -- earlier transactions of the session
+    END LOOP;
+    PERFORM shadowgate.count_unobserved(t.project)     -- this one, once per project
+       FROM (SELECT split_part(e, '@', 1) AS project FROM unnest(p_declared) AS e WHERE split_part(e, '@', 2) = this_xact
+             UNION
+             SELECT CASE x[3] WHEN 'x' THEN ctx ELSE shadowgate.key_owner(x[4]) END
+               FROM unnest(p_keys) AS k, shadowgate.parse_key(k) AS x) t;
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'shadowgate: could not count the unobserved transactions of a failed send (%)', SQLERRM;
+END $$;
+
+--
 -- Name: recorder_name(); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1836,19 +1884,20 @@ END $$;
 -- Name: recorder_send(text, boolean); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS void
+CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS boolean
     LANGUAGE plpgsql
     AS $_$
 DECLARE
     f record := shadowgate.buffered_findings(s);
     declared text[] := string_to_array(trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), '')), ',');
-    b text;
+    sent boolean := true;
     ignored text;
 BEGIN
     IF cardinality(f.keys) > 0 OR cardinality(declared) > 0 THEN
         BEGIN
             PERFORM shadowgate.recorder_collect(s);
-            PERFORM shadowgate_dblink.dblink_send_query(s, format(
+            -- dblink reports a send it could not make (a broken connection) with a NOTICE and 0
+            IF shadowgate_dblink.dblink_send_query(s, format(
                 'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %L)',
                 pg_backend_pid(),
                 (extract(epoch FROM now()) * 1000000)::bigint,
@@ -1857,12 +1906,16 @@ BEGIN
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                f.keys, f.counts, coalesce(declared, '{}')));
+                f.keys, f.counts, coalesce(declared, '{}'))) <> 1 THEN
+                RAISE EXCEPTION 'the connection is broken';
+            END IF;
             IF p_wait THEN
                 PERFORM shadowgate.recorder_collect(s);
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost', SQLERRM;
+            RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
+            PERFORM shadowgate.recorder_failed(s, f.keys, declared);
+            sent := false;
         END;
     END IF;
     ignored := set_config('shadowgate.' || s || 'b', '', true);
@@ -1872,6 +1925,7 @@ BEGIN
     IF cardinality(declared) > 0 THEN
         ignored := set_config('shadowgate.' || s || 't', '', false);
     END IF;
+    RETURN sent;
 END $_$;
 
 --
@@ -3526,6 +3580,12 @@ REVOKE ALL ON FUNCTION shadowgate.absorb_coverage() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.absorb_rows(p_rows shadowgate.audit_inbox[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION add_unobserved(p_seq_no integer, p_n integer); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.add_unobserved(p_seq_no integer, p_n integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION as_bigint(v text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3848,6 +3908,12 @@ REVOKE ALL ON FUNCTION shadowgate.recorder_collect(s text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.recorder_conninfo() FROM PUBLIC;
+
+--
+-- Name: FUNCTION recorder_failed(s text, p_keys text[], p_declared text[]); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION recorder_name(); Type: ACL; Schema: shadowgate; Owner: -

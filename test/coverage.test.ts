@@ -65,23 +65,25 @@ describe('coverage', () => {
         await c.query(`DELETE FROM files WHERE project_id = '${p}' AND v < 0`);
       });
     }
-    // a read-only transaction cannot write the inbox (stated limit); a rolled-back one is undone
-    for (const [begin, end] of [['BEGIN READ ONLY', 'COMMIT'], ['BEGIN', 'ROLLBACK']]) {
+    // a read-only transaction is observed (through the recorder, no write of its own); a rolled-back
+    // one is not, as it is not counted
+    for (const [begin, table, end] of [['BEGIN READ ONLY', 'files', 'COMMIT'], ['BEGIN', 'logs', 'ROLLBACK']]) {
       const c = await db.app.connect();
       try {
         await c.query(begin!);
         await c.query(`SELECT shadowgate.set_project_context('sa')`);
-        await c.query(`SELECT count(*) FROM files WHERE project_id = 'sa'`);
+        await c.query(`SELECT count(*) FROM ${table} WHERE project_id = 'sa'`);
         await c.query(end!);
+        await c.query('SELECT shadowgate.flush_recorder()');
       } finally {
         c.release();
       }
     }
-    expect(await exercised('sa')).toEqual({ 'public.notes SELECT': 2, 'public.notes UPDATE': 1 });
+    expect(await exercised('sa')).toEqual({ 'public.notes SELECT': 2, 'public.notes UPDATE': 1, 'public.files SELECT': 1 });
     expect(await exercised('en')).toEqual({});
     expect(await exercised('pe')).toEqual({});
     const rep = JSON.parse((await run('report', '--project', 'sa', '--json')).stdout).projects.sa.coverage;
-    expect(rep.never_touched).toEqual(['public.files', 'public.logs']);
+    expect(rep.never_touched).toEqual(['public.logs']);
     expect(rep.tables.find((t: { table: string }) => t.table === 'public.notes').operations)
       .toMatchObject({ SELECT: { transactions: 2 }, INSERT: { transactions: 0 }, UPDATE: { transactions: 1 }, DELETE: { transactions: 0 } });
     expect(rep.required).toEqual([]);
@@ -93,6 +95,11 @@ describe('coverage', () => {
     const [files, logs] = [await tid('public.files'), await tid('public.logs')];
     await asApp(db.app, 'sb', async (c) => {
       for (let i = 0; i < 3; i++) await c.query('SELECT shadowgate.observe($1, $2)', [files, 'd']);
+      // sent, memo reset, declared again, observed again: the same transaction still counts once
+      await c.query('SELECT shadowgate.flush_recorder()');
+      await c.query('RESET ALL');
+      await c.query(`SELECT set_config('shadowgate.project_id', 'sb', true)`);
+      await c.query('SELECT shadowgate.observe($1, $2)', [files, 'd']);
       await c.query('SELECT shadowgate.observe($1, $2)', [logs, 'd']); // no DELETE privilege on logs
       await c.query('SELECT shadowgate.observe($1, $2)', [9999, 'r']); // no such table
       await c.query(`SELECT shadowgate.observe($1, 'x''; RESET ALL; --')`, [files]); // no such operation

@@ -139,7 +139,6 @@ DECLARE
     -- statement then costs what it costs under a hand-written policy
     declared constant text := 'current_setting(''shadowgate.project_id'', true)';
     ctx text;        -- the declared project in the column's comparison type
-    unscoped text;   -- true when the declared project is empty or unregistered
     own text;        -- the table's own rule for this command, guarding every note
     guard text;
     registered text[];
@@ -149,7 +148,8 @@ DECLARE
     open_ctx text[]; -- contexts that are not judged for this operation
     noting text[];   -- contexts whose out-of-scope rows are noted
     scope text;
-    arms text[];
+    arms text[] := '{}';  -- the WHEN clauses of the declared project's initPlan
+    rule text;
     readers record;
     extra text[] := '{}';
 BEGIN
@@ -196,26 +196,40 @@ BEGIN
             scope := format('%s = ANY (ARRAY[%s, %s])', col, ctx, array_to_string(extra, ', '));
         END IF;
     END IF;
-    -- tests of the declared project alone are initPlans, (SELECT ...): once per statement, not per row
-    arms := ARRAY[scope];
+    -- What the declared project alone decides is one initPlan, (SELECT CASE ...): evaluated once per
+    -- statement, not per row, whatever the number of arms (each (SELECT ...) is an initPlan of its
+    -- own, planned and run for every statement: fewer is cheaper, measured in bench/README.md).
+    -- Its value: 'o' open (the context is not judged), 'x' out-of-scope rows are noted (a project in
+    -- shadow), 'n' no context or an unregistered one (note_row() tells the two apart), NULL judged
+    -- by the scope alone.
     IF cardinality(open_ctx) > 0 THEN
-        arms := arms || format('(SELECT %s = ANY (%L::text[]))', declared, open_ctx);
-    END IF;
-    unscoped := format('(SELECT NOT coalesce(%s = ANY (%L::text[]), false))', declared, registered);
-    -- no context or an unregistered one, rows of a pending, unregistered or NULL owner
-    IF cardinality(pending) > 0 OR cardinality(shadow) > 0 THEN
-        arms := arms || format('(%s AND (%s IS NULL OR %s <> ALL (%s)))',
-                               unscoped, col, col, shadowgate.owner_list(kind, shadow || settled));
+        arms := arms || format('WHEN %s = ANY (%L::text[]) THEN ''o''', declared, open_ctx);
     END IF;
     IF cardinality(noting) > 0 THEN
-        arms := arms || format('((SELECT %s = ANY (%L::text[])) AND %sshadowgate.note_row(%s, %L, ''x'', %s::text))',
-                               declared, noting, guard, tid, op, quote_ident(t.column_name));
+        arms := arms || format('WHEN %s = ANY (%L::text[]) THEN ''x''', declared, noting);
     END IF;
-    IF cardinality(shadow) > 0 THEN
-        arms := arms || format('(%s AND %s = ANY (%s) AND %sshadowgate.note_row(%s, %L, CASE WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
-                               unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, declared, quote_ident(t.column_name));
+    IF cardinality(pending) > 0 OR cardinality(shadow) > 0 THEN
+        arms := arms || format('WHEN NOT coalesce(%s = ANY (%L::text[]), false) THEN ''n''', declared, registered);
     END IF;
-    RETURN shadowgate.with_observation(tid, op, shadow, array_to_string(arms, ' OR '));  -- coverage: 008_coverage.sql
+    IF cardinality(arms) = 0 THEN
+        rule := scope;
+    ELSE
+        rule := format('%s OR CASE (SELECT CASE %s END) %s%s%s ELSE false END', scope, array_to_string(arms, ' '),
+            CASE WHEN cardinality(open_ctx) > 0 THEN 'WHEN ''o'' THEN true ' ELSE '' END,
+            CASE WHEN cardinality(noting) > 0
+                 THEN format('WHEN ''x'' THEN %sshadowgate.note_row(%s, %L, ''x'', %s::text) ', guard, tid, op, quote_ident(t.column_name))
+                 ELSE '' END,
+            -- no context or an unregistered one: rows of a pending, unregistered or NULL owner; a
+            -- shadow owner's rows noted
+            CASE WHEN cardinality(pending) > 0 OR cardinality(shadow) > 0
+                 THEN format('WHEN ''n'' THEN (%s IS NULL OR %s <> ALL (%s)%s) ', col, col, shadowgate.owner_list(kind, shadow || settled),
+                             CASE WHEN cardinality(shadow) > 0
+                                  THEN format(' OR (%s = ANY (%s) AND %sshadowgate.note_row(%s, %L, ''n'', %s::text))',
+                                              col, shadowgate.owner_list(kind, shadow), guard, tid, op, quote_ident(t.column_name))
+                                  ELSE '' END)
+                 ELSE '' END);
+    END IF;
+    RETURN shadowgate.with_observation(tid, op, shadow, rule);  -- coverage: 008_coverage.sql
 END $$;
 
 -- Why shadowgate cannot compose with the table's own policies (NULL: it can). Such a table is

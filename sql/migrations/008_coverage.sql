@@ -8,14 +8,17 @@
 -- Observed per statement, recorded per transaction: while some project is in shadow, every policy
 -- for reads, inserts, updates (old row) and deletes starts with an initPlan, evaluated once per
 -- statement whatever the number of rows, that calls observe() for a declared project in shadow and
--- is `true` for everyone else. observe() writes one row per (transaction, table, operation) into
--- the UNLOGGED coverage_inbox (a transaction-local memo skips the later statements); the absorb folds
--- the rows into coverage: transactions per (project, table, operation) in the current shadow window.
--- Nothing is generated while no project is in shadow (test/policy-plans.test.ts).
+-- is `true` for everyone else. observe() adds one entry per (transaction, table, operation) to the
+-- session's declared transactions, which its recorder (002_recording.sql) writes into the UNLOGGED
+-- coverage_inbox with the transaction counts (a transaction-local memo skips the later statements);
+-- the absorb folds the rows into coverage: transactions per (project, table, operation) in the
+-- current shadow window. Nothing is generated while no project is in shadow
+-- (test/policy-plans.test.ts).
 --
--- Limits, stated: a read-only transaction cannot write the inbox and is not observed (its
--- would-be denials are recorded, through the recorder of 002_recording.sql; its allowed accesses are
--- not); a rolled-back transaction is not observed. An UPDATE or
+-- Limits, stated: coverage counts exactly the transactions that are counted. A read-only
+-- transaction is observed; a rolled-back one is not (as it is not counted), nor one in a session
+-- whose recorder cannot be opened; an idle session's last observations arrive with its next
+-- transaction or flush_recorder(), as its counts do. An UPDATE or
 -- DELETE that reads the table (WHERE, RETURNING) also goes through its SELECT policy and is observed
 -- as a SELECT too, as PostgreSQL checks it. The application role can call observe() itself: it can
 -- only claim, for the project it declared (its right, and it could declare any), an operation on a
@@ -29,7 +32,8 @@ CREATE UNLOGGED TABLE shadowgate.coverage_inbox (
     context_project_id text,
     user_name          text NOT NULL,
     table_id           integer NOT NULL,
-    op                 text NOT NULL
+    op                 text NOT NULL,
+    app_xact           text NOT NULL  -- the application's transaction: '<pid>.<session start>.<transaction start>'
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);  -- emptied all day long
 
 -- The current shadow window of each project in shadow (emptied when its clock starts again).
@@ -76,27 +80,40 @@ AS $$
                        shadow, tid, op, rule) END
 $$;
 
--- One statement of a project in shadow reached table tid with operation op: the first time in the
--- transaction, one inbox row. Always true, never raises (the application's statement goes on).
--- The memo's name is one of a fixed set (op checked first, tid an integer).
+-- One statement of a project in shadow reached table tid with operation op. The first time in the
+-- transaction it joins the session's declared transactions (002_recording.sql, declare_counted()) as
+-- '<project>@<transaction start>/<tid><op>', and reaches the inbox through the recorder with them:
+-- no write of the application's own (a read-only transaction is observed too, and no transaction
+-- takes an xid or a subtransaction for it), no plpgsql expression more than needed on the path of
+-- every statement (each is compiled again in every transaction). Always true, never raises. The
+-- memo's name holds the recorder's secret name: the application cannot skip an observation; RESET
+-- ALL can repeat one, which the absorb counts once per transaction.
 CREATE FUNCTION shadowgate.observe(tid integer, op text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    memo text;
+    s text := (shadowgate_dblink.dblink_get_connections())[1];
+BEGIN
+    -- no recorder (set_project_context() opens it): nothing to observe with, as nothing is counted
+    IF s IS NOT NULL AND coalesce(current_setting('shadowgate.' || s || 'o' || tid || op, true), '') = '' THEN  -- '' once reset
+        RETURN shadowgate.observe_first(s, tid, op);
+    END IF;
+    RETURN true;
+END $$;
+
+CREATE FUNCTION shadowgate.observe_first(s text, tid integer, op text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    ctx text := current_setting('shadowgate.project_id', true);
     ignored text;
 BEGIN
-    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL THEN RETURN true; END IF;
-    memo := 'shadowgate.observed_' || tid || op;
-    IF current_setting(memo, true) = '1' OR current_setting('transaction_read_only') = 'on' THEN
+    -- a project name (the list's separators cannot occur), a known operation, a table id
+    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL OR ctx !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
         RETURN true;
     END IF;
-    BEGIN
-        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, tid, op);
-        ignored := set_config(memo, '1', true);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record coverage: %', SQLERRM;
-    END;
+    ignored := set_config('shadowgate.' || s || 'o' || tid || op, '1', true);
+    ignored := set_config('shadowgate.' || s || 't',
+                          coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
+                          || ctx || '@' || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
     RETURN true;
 END $$;
 
@@ -115,7 +132,7 @@ BEGIN
     ), counted AS (
         SELECT s.project_id, coalesce(r.id, t.id) AS table_id,
                shadowgate.operation_name(m.op) AS operation,
-               count(DISTINCT m.txid) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
+               count(DISTINCT m.app_xact) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
           FROM moved m
           JOIN shadowgate.rls_migration_status s ON s.project_id = m.context_project_id AND s.migration_phase = 'shadow'
           JOIN shadowgate.protected_tables t ON t.id = m.table_id

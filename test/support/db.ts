@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createPool, withTransaction, type Pool } from '../../shared/db/pool.js';
+import { createPool, type Pool } from '../../shared/db/pool.js';
 import { grantApp } from '../../shared/db/protection.js';
 import { asAdmin, createScratchDb, dropScratchDb, urlFor as scratchUrl } from '../../fixtures/scratch-db.js';
 
@@ -102,10 +102,22 @@ export async function createTemplateDb(file: string, prepare: (db: TestDb & { gr
   };
 }
 
-/** Runs statements in one transaction as the application would, after set_project_context. */
-export function asApp<T>(app: Pool, project: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  return withTransaction(app, async (c) => {
+/** Runs statements in one transaction as the application would, after set_project_context, then flushes the session's recorder. */
+export async function asApp<T>(app: Pool, project: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await app.connect();
+  try {
+    await c.query('BEGIN');
     if (project !== null) await c.query('SELECT shadowgate.set_project_context($1)', [project]);
-    return fn(c);
-  });
+    const result = await fn(c);
+    await c.query('COMMIT');
+    // what a pool should do before parking a connection: the session's counted transactions and
+    // coverage reach the recorder now, not with its next transaction
+    await c.query('SELECT shadowgate.flush_recorder()');
+    return result;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
 }

@@ -164,7 +164,7 @@ BEGIN
     ), counted AS (
         SELECT s.project_id, coalesce(r.id, t.id) AS table_id,
                shadowgate.operation_name(m.op) AS operation,
-               count(DISTINCT m.txid) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
+               count(DISTINCT m.app_xact) AS transactions, min(m.logged_at) AS first_seen, max(m.logged_at) AS last_seen
           FROM moved m
           JOIN shadowgate.rls_migration_status s ON s.project_id = m.context_project_id AND s.migration_phase = 'shadow'
           JOIN shadowgate.protected_tables t ON t.id = m.table_id
@@ -344,28 +344,6 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
 $$;
 
 --
--- Name: buffered_findings(text); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.buffered_findings(s text, OUT keys text[], OUT counts bigint[]) RETURNS record
-    LANGUAGE plpgsql STABLE
-    AS $$  -- plpgsql: its plan is kept for the session (a SQL function's is not)
-BEGIN
-    WITH entries AS (
-        SELECT split_part(e, '=', 1) AS k, split_part(e, '=', 2)::bigint AS n
-          FROM unnest(string_to_array(current_setting('shadowgate.' || s || 'b', true), ';')) AS e
-         WHERE e <> ''
-        UNION ALL
-        SELECT split_part(l, ' ', 1), reverse(split_part(reverse(l), ' ', 1))::bigint
-          FROM nullif(current_setting('shadowgate.' || s || 'l', true), '') AS l
-    )
-    SELECT coalesce(array_agg(k ORDER BY k), '{}'), coalesce(array_agg(n ORDER BY k), '{}')
-      INTO keys, counts
-      FROM (SELECT k, sum(n)::bigint AS n FROM entries GROUP BY k) t
-     WHERE n <> 0;
-END $$;
-
---
 -- Name: carry_txn_counts(interval); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -523,33 +501,42 @@ CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
-    s text;
-    entry text;
-    declared text;
-    ignored text;
+    s text := (shadowgate_dblink.dblink_get_connections())[1];
+    -- ',<project>@<transaction start, us>,' ...: this transaction's entry (the context is set here)
+    entry text := set_config('shadowgate.project_id', coalesce(p_project, ''), true) || '@' || (extract(epoch FROM now()) * 1000000)::bigint || ',';
+    declared text := current_setting('shadowgate.' || s || 't', true);
 BEGIN
-    ignored := set_config('shadowgate.project_id', coalesce(p_project, ''), true);
-    IF p_project IS NULL OR p_project !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN  -- not a project name: nothing to count
+    -- a project name (no separator of the list) and a recorder; anything else counts nothing
+    IF s IS NULL OR NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
+        RETURN shadowgate.declare_first(p_project);
+    END IF;
+    -- not added again right after itself (declared twice in a row: the recorder would count it once)
+    IF NOT coalesce(right(declared, length(entry) + 1) = ',' || entry, false) THEN
+        declared := set_config('shadowgate.' || s || 't', coalesce(nullif(declared, ''), ',') || entry, false);
+    END IF;
+    IF (octet_length(declared) > 2048 OR split_part(split_part(declared, ',', 2), '@', 2)::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+       AND NOT shadowgate.recorder_busy(s) THEN
+        PERFORM shadowgate.recorder_send(s, false);
+    END IF;
+    RETURN p_project;
+END $_$;
+
+--
+-- Name: declare_first(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.declare_first(p_project text) RETURNS text
+    LANGUAGE plpgsql
+    AS $_$
+BEGIN
+    IF NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
         RETURN p_project;
     END IF;
-    s := shadowgate.recorder_name();
-    IF s IS NULL THEN  -- no recorder: not counted, unobserved
+    IF shadowgate.recorder_name() IS NULL THEN  -- no recorder: not counted, unobserved
         PERFORM shadowgate.count_unobserved(p_project);
         RETURN p_project;
     END IF;
-    entry := p_project || '@' || (extract(epoch FROM now()) * 1000000)::bigint;
-    declared := coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',');
-    IF strpos(declared, ',' || entry || ',') = 0 THEN
-        declared := declared || entry || ',';
-        ignored := set_config('shadowgate.' || s || 't', declared, false);
-    END IF;
-    IF (length(declared) - length(replace(declared, ',', ''))) > 16
-       OR split_part(split_part(declared, ',', 2), '@', 2)::bigint < (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000 THEN
-        IF NOT shadowgate.recorder_busy(s) THEN
-            PERFORM shadowgate.recorder_send(s, false);
-        END IF;
-    END IF;
-    RETURN p_project;
+    RETURN shadowgate.declare_counted(p_project);
 END $_$;
 
 --
@@ -913,7 +900,9 @@ BEGIN
         IF shadowgate.recorder_send(s, true) THEN
             PERFORM shadowgate.recorder_collect(s);
         END IF;
+        -- rows noted after SET CONSTRAINTS … IMMEDIATE start a key again, and schedule this again
         ignored := set_config('shadowgate.' || s || 'm', '', true);
+        ignored := set_config('shadowgate.' || s || 'l', '', true);
     END IF;
     RETURN NULL;
 END $$;
@@ -1193,52 +1182,40 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
     AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
 
 --
--- Name: note_row(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: note_new_key(text, integer, text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner text) RETURNS boolean
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+CREATE FUNCTION shadowgate.note_new_key(s text, tid integer, op text, rc text, owner text, ctx text, head text) RETURNS boolean
+    LANGUAGE plpgsql
     AS $$
 DECLARE
-    s text := coalesce((shadowgate_dblink.dblink_get_connections())[1], shadowgate.recorder_name());
-    ctx text := coalesce(current_setting('shadowgate.project_id', true), '');
-    done boolean;
-    -- what follows the key in the last-key setting: this statement and context
-    here text := ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
-    k text := shadowgate.memo_key(tid, op, rc, owner);
+    reason text := CASE WHEN rc = 'x' THEN 'x' WHEN ctx = '' THEN 'n' ELSE 'u' END;
+    k text := shadowgate.memo_key(tid, op, reason, owner);
+    here text := substr(head, length(k) + 1);  -- ' <statement> <length>:<context> '
     last text;
-    n bigint;
-    unsent integer;
+    statement_first boolean;
+    new_keys integer;
     project text;
     sent text;
     ignored text;
 BEGIN
     -- only the codes the policies pass: the application can call it with any text, and a key is
     -- kept in the buffers between separators (' ', ';', '='), so a forged code could otherwise
-    -- smuggle a negative count for a real key into them and cancel that finding
+    -- smuggle a count for a real key into them
     IF NOT coalesce(tid IS NOT NULL AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u'), false) THEN
         RETURN true;
     END IF;
-    IF s IS NULL THEN  -- no recorder: this would-be denial is lost, its project's transaction unobserved
-        PERFORM shadowgate.count_unobserved(CASE WHEN rc = 'x' THEN ctx ELSE owner END);
-        RETURN true;
+    IF s IS NULL THEN
+        s := shadowgate.recorder_name();
+        IF s IS NULL THEN  -- no recorder: this would-be denial is lost, its project's transaction unobserved
+            PERFORM shadowgate.count_unobserved(CASE WHEN reason = 'x' THEN ctx ELSE owner END);
+            RETURN true;
+        END IF;
     END IF;
     last := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
-    IF left(last, length(k) + length(here)) = k || here THEN  -- the same key as the row before: one setting
-        n := substr(last, length(k) + length(here) + 1)::bigint + 1;
-        ignored := set_config('shadowgate.' || s || 'l', k || here || n, true);
-        IF n % 64 = 0 AND NOT shadowgate.recorder_busy(s) THEN
-            PERFORM shadowgate.recorder_send(s, false);
-        END IF;
-        IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
-            done := shadowgate.schedule_commit_flush(s);
-        END IF;
-        RETURN true;
-    END IF;
-    IF op IN ('r', 'w') AND split_part(last, ' ', 1) IN (shadowgate.memo_key(tid, 'u', rc, owner),
-                                                          shadowgate.memo_key(tid, 'd', rc, owner),
-                                                          shadowgate.memo_key(tid, 'i', rc, owner))
+    IF op IN ('r', 'w') AND split_part(last, ' ', 1) IN (shadowgate.memo_key(tid, 'u', reason, owner),
+                                                          shadowgate.memo_key(tid, 'd', reason, owner),
+                                                          shadowgate.memo_key(tid, 'i', reason, owner))
        AND substr(last, strpos(last, ' '), length(here)) = here THEN
         RETURN true;  -- the row this statement's UPDATE, DELETE or INSERT just noted
     END IF;
@@ -1255,29 +1232,70 @@ BEGIN
         ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
                               || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)), true);
     END IF;
-    IF split_part(last, ' ', 2) <> split_part(here, ' ', 2) THEN  -- a statement that had not noted yet
+    statement_first := split_part(last, ' ', 2) <> split_part(here, ' ', 2);
+    IF statement_first THEN  -- a statement that had not noted yet
         ignored := set_config('shadowgate.' || s || 'q', left(current_query(), 1024), true);
     END IF;
-    ignored := set_config('shadowgate.' || s || 'l', k || here || '1', true);
-    project := CASE WHEN rc = 'x' THEN ctx ELSE coalesce(owner, '') END;
+    ignored := set_config('shadowgate.' || s || 'l', head || '1', true);
+    project := CASE WHEN reason = 'x' THEN ctx ELSE coalesce(owner, '') END;
     sent := coalesce(current_setting('shadowgate.' || s || 'p', true), '');
     IF strpos(sent, ',' || project || ',') = 0 THEN
         -- the first finding of this project in this transaction: sent now, whatever follows
         ignored := set_config('shadowgate.' || s || 'p', coalesce(nullif(sent, ''), ',') || project || ',', true);
         PERFORM shadowgate.recorder_send(s, false);
+        RETURN true;
     ELSE
-        unsent := length(coalesce(current_setting('shadowgate.' || s || 'b', true), ''));
-        -- a new key goes at once when the recorder is idle: a read-only or rolled-back transaction
-        -- then loses no owner it read in a statement of its own, only those noted while a send was
-        -- in flight (e.g. the second owner of one statement)
-        IF unsent >= 16384 OR NOT shadowgate.recorder_busy(s) THEN
+        -- a new key goes at once when the recorder is idle and it is the first of its statement or
+        -- among the transaction's first 16: a read-only or rolled-back transaction then loses no
+        -- owner it read in a statement of its own, only those noted while a send was in flight or
+        -- after the 16th in one statement; the rest go every 16 kB (a statement over 20,000 owners
+        -- makes ~40 sends, not one per owner)
+        new_keys := coalesce(nullif(current_setting('shadowgate.' || s || 'k', true), '')::integer, 0) + 1;
+        ignored := set_config('shadowgate.' || s || 'k', new_keys::text, true);
+        IF octet_length(coalesce(current_setting('shadowgate.' || s || 'b', true), '')) >= 16384  -- octet_length: O(1)
+           OR ((statement_first OR new_keys <= 16) AND NOT shadowgate.recorder_busy(s)) THEN
             PERFORM shadowgate.recorder_send(s, false);
+            RETURN true;
         END IF;
     END IF;
+    -- something is buffered that the COMMIT of a read-write transaction must send (a transaction
+    -- whose findings all went at once does not wait at COMMIT, nor take an xid for it)
     IF coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
-        done := shadowgate.schedule_commit_flush(s);
+        RETURN shadowgate.schedule_commit_flush(s);
     END IF;
     RETURN true;
+END $$;
+
+--
+-- Name: note_row(integer, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.note_row(tid integer, op text, rc text, owner text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s text := (shadowgate_dblink.dblink_get_connections())[1];
+    ctx text := coalesce(current_setting('shadowgate.project_id', true), '');
+    -- the key, this statement and the context: what the last-key setting starts with when the row
+    -- before was of the same key, statement and context
+    head text := shadowgate.memo_key(tid, op, CASE WHEN rc = 'x' THEN 'x' WHEN ctx = '' THEN 'n' ELSE 'u' END, owner)
+                 || ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
+    last text := current_setting('shadowgate.' || s || 'l', true);
+    n bigint;
+    ignored text;
+BEGIN
+    IF starts_with(last, head) AND op IN ('r', 'i', 'u', 'w', 'd') AND rc IN ('x', 'n', 'u') THEN
+        n := substr(last, length(head) + 1)::bigint + 1;
+        ignored := set_config('shadowgate.' || s || 'l', head || n, true);
+        IF n % 64 = 0 AND NOT shadowgate.recorder_busy(s) THEN
+            PERFORM shadowgate.recorder_send(s, false);
+        ELSIF n = 1 AND coalesce(current_setting('shadowgate.' || s || 'm', true), '') = '' THEN
+            RETURN shadowgate.schedule_commit_flush(s);  -- a count the COMMIT must send
+        END IF;
+        RETURN true;
+    END IF;
+    RETURN shadowgate.note_new_key(s, tid, op, rc, owner, ctx, head);
 END $$;
 
 --
@@ -1302,23 +1320,36 @@ CREATE FUNCTION shadowgate.observe(tid integer, op text) RETURNS boolean
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    memo text;
-    ignored text;
+    s text := (shadowgate_dblink.dblink_get_connections())[1];
 BEGIN
-    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL THEN RETURN true; END IF;
-    memo := 'shadowgate.observed_' || tid || op;
-    IF current_setting(memo, true) = '1' OR current_setting('transaction_read_only') = 'on' THEN
-        RETURN true;
+    -- no recorder (set_project_context() opens it): nothing to observe with, as nothing is counted
+    IF s IS NOT NULL AND coalesce(current_setting('shadowgate.' || s || 'o' || tid || op, true), '') = '' THEN  -- '' once reset
+        RETURN shadowgate.observe_first(s, tid, op);
     END IF;
-    BEGIN
-        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op)
-        VALUES (txid_current(), nullif(current_setting('shadowgate.project_id', true), ''), session_user, tid, op);
-        ignored := set_config(memo, '1', true);
-    EXCEPTION WHEN OTHERS THEN
-        RAISE WARNING 'shadowgate: could not record coverage: %', SQLERRM;
-    END;
     RETURN true;
 END $$;
+
+--
+-- Name: observe_first(text, integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.observe_first(s text, tid integer, op text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    ctx text := current_setting('shadowgate.project_id', true);
+    ignored text;
+BEGIN
+    -- a project name (the list's separators cannot occur), a known operation, a table id
+    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL OR ctx !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
+        RETURN true;
+    END IF;
+    ignored := set_config('shadowgate.' || s || 'o' || tid || op, '1', true);
+    ignored := set_config('shadowgate.' || s || 't',
+                          coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
+                          || ctx || '@' || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
+    RETURN true;
+END $_$;
 
 --
 -- Name: on_ddl_end(); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -1541,7 +1572,6 @@ DECLARE
     -- statement then costs what it costs under a hand-written policy
     declared constant text := 'current_setting(''shadowgate.project_id'', true)';
     ctx text;        -- the declared project in the column's comparison type
-    unscoped text;   -- true when the declared project is empty or unregistered
     own text;        -- the table's own rule for this command, guarding every note
     guard text;
     registered text[];
@@ -1551,7 +1581,8 @@ DECLARE
     open_ctx text[]; -- contexts that are not judged for this operation
     noting text[];   -- contexts whose out-of-scope rows are noted
     scope text;
-    arms text[];
+    arms text[] := '{}';  -- the WHEN clauses of the declared project's initPlan
+    rule text;
     readers record;
     extra text[] := '{}';
 BEGIN
@@ -1598,26 +1629,40 @@ BEGIN
             scope := format('%s = ANY (ARRAY[%s, %s])', col, ctx, array_to_string(extra, ', '));
         END IF;
     END IF;
-    -- tests of the declared project alone are initPlans, (SELECT ...): once per statement, not per row
-    arms := ARRAY[scope];
+    -- What the declared project alone decides is one initPlan, (SELECT CASE ...): evaluated once per
+    -- statement, not per row, whatever the number of arms (each (SELECT ...) is an initPlan of its
+    -- own, planned and run for every statement: fewer is cheaper, measured in bench/README.md).
+    -- Its value: 'o' open (the context is not judged), 'x' out-of-scope rows are noted (a project in
+    -- shadow), 'n' no context or an unregistered one (note_row() tells the two apart), NULL judged
+    -- by the scope alone.
     IF cardinality(open_ctx) > 0 THEN
-        arms := arms || format('(SELECT %s = ANY (%L::text[]))', declared, open_ctx);
-    END IF;
-    unscoped := format('(SELECT NOT coalesce(%s = ANY (%L::text[]), false))', declared, registered);
-    -- no context or an unregistered one, rows of a pending, unregistered or NULL owner
-    IF cardinality(pending) > 0 OR cardinality(shadow) > 0 THEN
-        arms := arms || format('(%s AND (%s IS NULL OR %s <> ALL (%s)))',
-                               unscoped, col, col, shadowgate.owner_list(kind, shadow || settled));
+        arms := arms || format('WHEN %s = ANY (%L::text[]) THEN ''o''', declared, open_ctx);
     END IF;
     IF cardinality(noting) > 0 THEN
-        arms := arms || format('((SELECT %s = ANY (%L::text[])) AND %sshadowgate.note_row(%s, %L, ''x'', %s::text))',
-                               declared, noting, guard, tid, op, quote_ident(t.column_name));
+        arms := arms || format('WHEN %s = ANY (%L::text[]) THEN ''x''', declared, noting);
     END IF;
-    IF cardinality(shadow) > 0 THEN
-        arms := arms || format('(%s AND %s = ANY (%s) AND %sshadowgate.note_row(%s, %L, CASE WHEN (SELECT coalesce(%s, '''') = '''') THEN ''n'' ELSE ''u'' END, %s::text))',
-                               unscoped, col, shadowgate.owner_list(kind, shadow), guard, tid, op, declared, quote_ident(t.column_name));
+    IF cardinality(pending) > 0 OR cardinality(shadow) > 0 THEN
+        arms := arms || format('WHEN NOT coalesce(%s = ANY (%L::text[]), false) THEN ''n''', declared, registered);
     END IF;
-    RETURN shadowgate.with_observation(tid, op, shadow, array_to_string(arms, ' OR '));  -- coverage: 008_coverage.sql
+    IF cardinality(arms) = 0 THEN
+        rule := scope;
+    ELSE
+        rule := format('%s OR CASE (SELECT CASE %s END) %s%s%s ELSE false END', scope, array_to_string(arms, ' '),
+            CASE WHEN cardinality(open_ctx) > 0 THEN 'WHEN ''o'' THEN true ' ELSE '' END,
+            CASE WHEN cardinality(noting) > 0
+                 THEN format('WHEN ''x'' THEN %sshadowgate.note_row(%s, %L, ''x'', %s::text) ', guard, tid, op, quote_ident(t.column_name))
+                 ELSE '' END,
+            -- no context or an unregistered one: rows of a pending, unregistered or NULL owner; a
+            -- shadow owner's rows noted
+            CASE WHEN cardinality(pending) > 0 OR cardinality(shadow) > 0
+                 THEN format('WHEN ''n'' THEN (%s IS NULL OR %s <> ALL (%s)%s) ', col, col, shadowgate.owner_list(kind, shadow || settled),
+                             CASE WHEN cardinality(shadow) > 0
+                                  THEN format(' OR (%s = ANY (%s) AND %sshadowgate.note_row(%s, %L, ''n'', %s::text))',
+                                              col, shadowgate.owner_list(kind, shadow), guard, tid, op, quote_ident(t.column_name))
+                                  ELSE '' END)
+                 ELSE '' END);
+    END IF;
+    RETURN shadowgate.with_observation(tid, op, shadow, rule);  -- coverage: 008_coverage.sql
 END $$;
 
 --
@@ -1888,17 +1933,20 @@ CREATE FUNCTION shadowgate.recorder_send(s text, p_wait boolean) RETURNS boolean
     LANGUAGE plpgsql
     AS $_$
 DECLARE
-    f record := shadowgate.buffered_findings(s);
-    declared text[] := string_to_array(trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), '')), ',');
+    last text := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
+    buffer text := coalesce(current_setting('shadowgate.' || s || 'b', true), '')
+                   || CASE WHEN last = '' OR right(last, 2) = ' 0' THEN ''
+                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)) END;
+    declared text := trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), ''));
     sent boolean := true;
     ignored text;
 BEGIN
-    IF cardinality(f.keys) > 0 OR cardinality(declared) > 0 THEN
+    IF buffer <> '' OR declared <> '' THEN
         BEGIN
             PERFORM shadowgate.recorder_collect(s);
             -- dblink reports a send it could not make (a broken connection) with a NOTICE and 0
             IF shadowgate_dblink.dblink_send_query(s, format(
-                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %L)',
+                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L)',
                 pg_backend_pid(),
                 (extract(epoch FROM now()) * 1000000)::bigint,
                 coalesce(txid_current_if_assigned()::text, 'NULL'),
@@ -1906,7 +1954,7 @@ BEGIN
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                f.keys, f.counts, coalesce(declared, '{}'))) <> 1 THEN
+                buffer, declared)) <> 1 THEN
                 RAISE EXCEPTION 'the connection is broken';
             END IF;
             IF p_wait THEN
@@ -1914,15 +1962,19 @@ BEGIN
             END IF;
         EXCEPTION WHEN OTHERS THEN
             RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
-            PERFORM shadowgate.recorder_failed(s, f.keys, declared);
+            -- the keys sent, and the declared transactions (not the coverage observations among them)
+            PERFORM shadowgate.recorder_failed(s,
+                (SELECT array_agg(split_part(e, '=', 1)) FROM unnest(string_to_array(buffer, ';')) AS e WHERE e <> ''),
+                (SELECT array_agg(e) FROM unnest(string_to_array(declared, ',')) AS e WHERE strpos(e, '/') = 0));
             sent := false;
         END;
     END IF;
-    ignored := set_config('shadowgate.' || s || 'b', '', true);
-    -- the last key stays, counted from 0: the next rows of its owner keep the one-setting path
-    ignored := set_config('shadowgate.' || s || 'l',
-                          regexp_replace(coalesce(current_setting('shadowgate.' || s || 'l', true), ''), '[0-9-]+$', '0'), true);
-    IF cardinality(declared) > 0 THEN
+    IF buffer <> '' THEN
+        ignored := set_config('shadowgate.' || s || 'b', '', true);
+        -- the last key stays, counted from 0: the next rows of its owner keep the one-setting path
+        ignored := set_config('shadowgate.' || s || 'l', regexp_replace(last, '[0-9]+$', '0'), true);
+    END IF;
+    IF declared <> '' THEN
         ignored := set_config('shadowgate.' || s || 't', '', false);
     END IF;
     RETURN sent;
@@ -2291,10 +2343,10 @@ CREATE FUNCTION shadowgate.statement_may_discard(statement text) RETURNS boolean
 $_$;
 
 --
--- Name: take_findings(integer, bigint, bigint, text, text, text, text, text[], bigint[], text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: take_findings(integer, bigint, bigint, text, text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]) RETURNS void
+CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -2305,14 +2357,23 @@ DECLARE
     app_start timestamptz := epoch + nullif(current_setting('shadowgate.app_backend_start_us', true), '')::bigint
                                      * interval '1 microsecond';
     d record;
+    keys text[];
+    counts bigint[];
     ignored text;
 BEGIN
-    IF cardinality(p_keys) > 0 THEN
+    -- the buffer: ';<key>=<count>' ..., a key possibly more than once: one entry per key, counts added
+    SELECT array_agg(k ORDER BY k), array_agg(n ORDER BY k) INTO keys, counts
+      FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint)::bigint AS n
+              FROM unnest(string_to_array(p_buffer, ';')) AS e
+             WHERE e <> ''
+             GROUP BY 1) t
+     WHERE n <> 0;
+    IF cardinality(keys) > 0 THEN
         INSERT INTO shadowgate.audit_inbox
             (txid, app_txid, context_project_id, user_name, session_id, keys, counts,
              app_pid, app_backend_start, xact_start, recorder_pid, statement, application_name)
         VALUES (coalesce(p_txid, txid_current()), p_txid, left(p_context, 51), p_user,  -- 51: longer than any project
-                p_app_pid || '.' || extract(epoch FROM app_start)::bigint, p_keys, p_counts,
+                p_app_pid || '.' || extract(epoch FROM app_start)::bigint, keys, counts,
                 p_app_pid, app_start,
                 epoch + p_xact_start_us * interval '1 microsecond', pg_backend_pid(),
                 left(p_statement, 1024), left(p_application, 64));
@@ -2327,16 +2388,27 @@ BEGIN
             ignored := set_config('shadowgate.notify_after', (clock_timestamp() + interval '50 milliseconds')::text, false);
         END IF;
     END IF;
-    FOR d IN SELECT g.seq_no, split_part(e, '@', 2)::bigint AS at_us
-               FROM unnest(p_declared) AS e
-               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
-              WHERE split_part(e, '@', 2) ~ '^[0-9]{1,18}$'
-              ORDER BY 2 LOOP
-        IF d.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || d.seq_no, true), '')::bigint, 0) THEN
-            ignored := nextval(shadowgate.txn_sequence(d.seq_no));
-            ignored := set_config('shadowgate.counted_' || d.seq_no, d.at_us::text, false);
-        END IF;
+    -- declared transactions '<project>@<start>': per project, those that start after the last one
+    -- this session counted, each start once; observations '<project>@<start>/<tid><op>' (coverage,
+    -- 008_coverage.sql) go to the coverage inbox
+    FOR d IN SELECT g.seq_no, count(DISTINCT e.at_us) AS n, max(e.at_us) AS last_us
+               FROM (SELECT split_part(x, '@', 1) AS project, split_part(x, '@', 2)::bigint AS at_us
+                       FROM unnest(string_to_array(p_declared, ',')) AS x
+                      WHERE x ~ '^[^@/]+@[0-9]{1,18}$') e
+               JOIN shadowgate.project_registry g ON g.project_id = e.project
+              WHERE e.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || g.seq_no, true), '')::bigint, 0)
+              GROUP BY g.seq_no LOOP
+        PERFORM nextval(shadowgate.txn_sequence(d.seq_no)) FROM generate_series(1, d.n);
+        ignored := set_config('shadowgate.counted_' || d.seq_no, d.last_us::text, false);
     END LOOP;
+    IF strpos(p_declared, '/') > 0 THEN
+        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
+        SELECT txid_current(), split_part(x, '@', 1), p_user,
+               left(split_part(x, '/', 2), -1)::integer, right(x, 1),
+               p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || split_part(split_part(x, '@', 2), '/', 1)
+          FROM unnest(string_to_array(p_declared, ',')) AS x
+         WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$';
+    END IF;
 END $_$;
 
 --
@@ -2512,7 +2584,8 @@ CREATE UNLOGGED TABLE shadowgate.coverage_inbox (
     context_project_id text,
     user_name text NOT NULL,
     table_id integer NOT NULL,
-    op text NOT NULL
+    op text NOT NULL,
+    app_xact text NOT NULL
 )
 WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='10000');
 
@@ -3604,12 +3677,6 @@ REVOKE ALL ON FUNCTION shadowgate.as_uuid(v text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) FROM PUBLIC;
 
 --
--- Name: FUNCTION buffered_findings(s text, OUT keys text[], OUT counts bigint[]); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.buffered_findings(s text, OUT keys text[], OUT counts bigint[]) FROM PUBLIC;
-
---
 -- Name: FUNCTION carry_txn_counts(p_every interval); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3656,6 +3723,12 @@ REVOKE ALL ON FUNCTION shadowgate.count_unobserved(p_project text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.declare_counted(p_project text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION declare_first(p_project text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.declare_first(p_project text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION doctor(p_allow text[]); Type: ACL; Schema: shadowgate; Owner: -
@@ -3778,6 +3851,12 @@ REVOKE ALL ON FUNCTION shadowgate.lock_phase_change(p_ids text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION note_new_key(s text, tid integer, op text, rc text, owner text, ctx text, head text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.note_new_key(s text, tid integer, op text, rc text, owner text, ctx text, head text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION note_row(tid integer, op text, rc text, owner text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3794,6 +3873,12 @@ REVOKE ALL ON FUNCTION shadowgate.notify_events() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.observe(tid integer, op text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION observe_first(s text, tid integer, op text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.observe_first(s text, tid integer, op text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION on_ddl_end(); Type: ACL; Schema: shadowgate; Owner: -
@@ -4012,10 +4097,10 @@ REVOKE ALL ON FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamp with
 REVOKE ALL ON FUNCTION shadowgate.statement_may_discard(statement text) FROM PUBLIC;
 
 --
--- Name: FUNCTION take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_keys text[], p_counts bigint[], p_declared text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION take_unobserved(p_counts text); Type: ACL; Schema: shadowgate; Owner: -

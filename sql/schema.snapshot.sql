@@ -514,7 +514,9 @@ BEGIN
     IF NOT coalesce(right(declared, length(entry) + 1) = ',' || entry, false) THEN
         declared := set_config('shadowgate.' || s || 't', coalesce(nullif(declared, ''), ',') || entry, false);
     END IF;
-    IF (octet_length(declared) > 2048 OR split_part(split_part(declared, ',', 2), '@', 2)::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+    -- the first entry's transaction start (an entry may be a coverage observation, '…@<start>/<tid><op>')
+    IF (octet_length(declared) > 2048
+        OR split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1)::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
        AND NOT shadowgate.recorder_busy(s) THEN
         PERFORM shadowgate.recorder_send(s, false);
     END IF;

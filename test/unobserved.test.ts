@@ -7,6 +7,8 @@ import { loadConfig } from '../shared/config.js';
 import { changePhase } from '../shared/db/phase-change.js';
 import { decisionHistory } from '../shared/db/history.js';
 import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
+import { renderProjects } from '../cli/dashboard/render.js';
+import { createMetrics } from '../cli/dashboard/metrics.js';
 import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { freePort } from './support/faults.js';
@@ -128,6 +130,27 @@ describe('a session without a recorder', () => {
     await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'COMMIT']);
     const state = await absorbAndReadDashboardState(db.pool, loadConfig({ DATABASE_URL: db.url }), new Date());
     expect(state.projects.find((p) => p.project_id === 'sm')).toMatchObject({ unobserved: 1, transactions: 0 });
+    expect(renderProjects(state)).toContain('1 unobserved (no recorder)');
+    const metrics = await createMetrics(db.pool).render(state);
+    expect(metrics).toContain('shadowgate_unobserved_transactions{project="sm"} 1');
+    expect(metrics).toContain('shadowgate_unobserved_transactions{project="aa"} 0');
+  });
+
+  it('keeps the count across a crash of PostgreSQL up to the last carry, like the transaction count', async () => {
+    await recorderUnreachable();
+    const seq = (await db.pool.query(`SELECT seq_no FROM shadowgate.project_registry WHERE project_id = 'sm'`)).rows[0].seq_no;
+    const rw = ['BEGIN', `SELECT shadowgate.set_project_context('sm')`, 'COMMIT'];
+    await onOneSession(rw, rw);
+    await db.pool.query(`SELECT shadowgate.carry_txn_counts('0 s')`);
+    await onOneSession(rw);
+    expect((await statsOf(db.pool, 'sm')).unobserved).toBe(3);
+    // what a crash does to unlogged relations: the sequence starts over, the marker row is gone
+    await db.pool.query('TRUNCATE shadowgate.txn_counter_alive');
+    await db.pool.query(`ALTER SEQUENCE shadowgate.unobserved_${Number(seq)} RESTART`);
+    expect((await statsOf(db.pool, 'sm')).unobserved).toBe(2); // the one since the last carry is lost
+    await onOneSession(rw);
+    await db.pool.query(`SELECT shadowgate.carry_txn_counts('0 s')`);
+    expect((await statsOf(db.pool, 'sm')).unobserved).toBe(3);
   });
 });
 

@@ -1320,36 +1320,22 @@ END $$;
 CREATE FUNCTION shadowgate.observe(tid integer, op text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    s text := (shadowgate_dblink.dblink_get_connections())[1];
-BEGIN
-    -- no recorder (set_project_context() opens it): nothing to observe with, as nothing is counted
-    IF s IS NOT NULL AND coalesce(current_setting('shadowgate.' || s || 'o' || tid || op, true), '') = '' THEN  -- '' once reset
-        RETURN shadowgate.observe_first(s, tid, op);
-    END IF;
-    RETURN true;
-END $$;
-
---
--- Name: observe_first(text, integer, text); Type: FUNCTION; Schema: shadowgate; Owner: -
---
-
-CREATE FUNCTION shadowgate.observe_first(s text, tid integer, op text) RETURNS boolean
-    LANGUAGE plpgsql
     AS $_$
 DECLARE
-    ctx text := current_setting('shadowgate.project_id', true);
-    ignored text;
+    s text := (shadowgate_dblink.dblink_get_connections())[1];
+    memo text := 'shadowgate.' || s || 'o' || tid || op;  -- NULL without a recorder
 BEGIN
-    -- a project name (the list's separators cannot occur), a known operation, a table id
-    IF op NOT IN ('r', 'i', 'u', 'd') OR tid IS NULL OR ctx !~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
-        RETURN true;
+    -- the first time in the transaction, for a known operation and a project name (the list's
+    -- separators cannot occur in it); without a recorder (set_project_context() opens it) nothing
+    -- is observed, as nothing is counted
+    IF s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
+       AND op IN ('r', 'i', 'u', 'd') AND current_setting('shadowgate.project_id', true) ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
+        memo := set_config(memo, '1', true)
+                || set_config('shadowgate.' || s || 't',
+                              coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
+                              || current_setting('shadowgate.project_id', true) || '@'
+                              || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
     END IF;
-    ignored := set_config('shadowgate.' || s || 'o' || tid || op, '1', true);
-    ignored := set_config('shadowgate.' || s || 't',
-                          coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
-                          || ctx || '@' || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
     RETURN true;
 END $_$;
 
@@ -3875,12 +3861,6 @@ REVOKE ALL ON FUNCTION shadowgate.notify_events() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.observe(tid integer, op text) FROM PUBLIC;
-
---
--- Name: FUNCTION observe_first(s text, tid integer, op text); Type: ACL; Schema: shadowgate; Owner: -
---
-
-REVOKE ALL ON FUNCTION shadowgate.observe_first(s text, tid integer, op text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION on_ddl_end(); Type: ACL; Schema: shadowgate; Owner: -

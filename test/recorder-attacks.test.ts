@@ -2,7 +2,7 @@
 // application can play with what it is granted, and the evidence that must survive it.
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from './support/db.js';
+import { createTestDb, onOneAppSession, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { until } from './support/sinks.js';
 import { absorbAndLoadStats } from '../shared/db/stats.js';
@@ -35,18 +35,7 @@ async function evidence() {
   return { audit, quarantined };
 }
 
-async function onOneSession(statements: string[]): Promise<void> {
-  const c = await db.app.connect();
-  try {
-    for (const q of statements) await c.query(q);
-    await c.query('SELECT shadowgate.flush_recorder()');
-  } catch (e) {
-    await c.query('ROLLBACK');
-    throw e;
-  } finally {
-    c.release(true);
-  }
-}
+const onOneSession = (statements: string[]) => onOneAppSession(db.app, statements);
 
 describe('note_row() called by the application with forged arguments', () => {
   it('cannot cancel a real would-be denial with a key that smuggles a negative count into the buffer', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminQuery, asApp, createTestDb, type TestDb } from './support/db.js';
+import { adminQuery, asApp, createTestDb, onOneAppSession, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { until } from './support/sinks.js';
 import { transactions } from '../fixtures/traffic.js';
@@ -210,18 +210,7 @@ describe('shadow', () => {
 
 });
 
-/** Runs `statements` on one application session, then waits until its recorder has written everything it sent. */
-async function onOneSession(statements: string[], options: { readOnlySession?: boolean } = {}): Promise<void> {
-  const c = await db.app.connect();
-  try {
-    if (options.readOnlySession) await c.query('SET default_transaction_read_only = on');
-    for (const q of statements) await c.query(q);
-    await c.query('SELECT shadowgate.flush_recorder()');
-  } finally {
-    await c.query('RESET ALL');
-    c.release();
-  }
-}
+const onOneSession = (statements: string[], options?: { readOnlySession?: boolean }) => onOneAppSession(db.app, statements, options);
 
 const txnCount = async (p: string) =>
   Number((await db.pool.query(`SELECT shadowgate.txn_count(seq_no) AS n FROM shadowgate.project_registry WHERE project_id = $1`, [p])).rows[0].n);

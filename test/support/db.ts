@@ -121,3 +121,21 @@ export async function asApp<T>(app: Pool, project: string | null, fn: (c: pg.Poo
     c.release();
   }
 }
+
+/**
+ * Runs `statements` on one application session (default_transaction_read_only with `readOnlySession`), waits
+ * until its recorder has written everything the session sent, then ends the session.
+ */
+export async function onOneAppSession(app: Pool, statements: string[], options: { readOnlySession?: boolean } = {}): Promise<void> {
+  const c = await app.connect();
+  try {
+    if (options.readOnlySession) await c.query('SET default_transaction_read_only = on');
+    for (const q of statements) await c.query(q);
+    await c.query('SELECT shadowgate.flush_recorder()');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release(true);
+  }
+}

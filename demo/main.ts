@@ -11,10 +11,10 @@ import { DAY, ManualClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { classifyError, EXIT } from '../shared/errors.js';
 import { asAdmin, createScratchDb, dropScratchDb } from '../fixtures/scratch-db.js';
-import { SEED_PERMITS, SEED_PROJECTS } from '../fixtures/seed.js';
+import { SEED_PROJECTS, seedLeadSlack, seedProjects } from '../fixtures/seed.js';
 import { createPool } from '../shared/db/pool.js';
 import { grantApp, protectTable } from '../shared/db/protection.js';
-import { addProject, permit } from '../shared/db/projects.js';
+import { permit } from '../shared/db/projects.js';
 import { absorbAudit } from '../shared/db/intake.js';
 import { absorbAndLoadStats } from '../shared/db/stats.js';
 import { fingerprints, review } from '../shared/db/violations.js';
@@ -32,9 +32,6 @@ import { slackSink, smtpSink } from './sinks.js';
 const say = (s: string) => console.log(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keep = process.argv.includes('--keep');
-
-/** Leads are given as Slack member ids, so escalations ping them. */
-const slackId = (project: string) => `U${project.toUpperCase()}LEAD`;
 
 async function main(): Promise<number> {
   const base = loadConfig({ ...process.env, DATABASE_URL: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres' });
@@ -101,10 +98,7 @@ async function main(): Promise<number> {
   let running: Awaited<ReturnType<typeof startPipeline>> | undefined;
   try {
     await pool.query(`CREATE TABLE public.memories (id bigserial PRIMARY KEY, project_id varchar(50) NOT NULL, body text NOT NULL)`);
-    for (const [id, level, legacy] of SEED_PROJECTS) {
-      await addProject(pool, { projectId: id, accessLevel: level, legacyOwner: legacy, leadEmail: `${id}-lead@example.com`, leadSlack: slackId(id), minShadowDays: legacy ? 14 : undefined });
-    }
-    for (const [r, t] of SEED_PERMITS) await permit(pool, r, t, { actor: 'demo', at: clock.now() });
+    await seedProjects(pool, [], { actor: 'demo', at: clock.now() });
     await pool.query(`INSERT INTO public.memories (project_id, body) SELECT p, 'note ' || i FROM unnest($1::text[]) p, generate_series(1, 50) i`, [SEED_PROJECTS.map(([id]) => id)]);
     await protectTable(pool, 'public.memories');
     await grantApp(pool, APP_ROLE);
@@ -275,8 +269,8 @@ async function main(): Promise<number> {
     say(gray('  48 hours later, echo\'s cross-tenant write is still not root-caused:'));
     mark = slackTexts().length;
     await wakeDueTimers(p, await openTimers(pool));
-    check(`escalated to echo's lead, pinged in Slack (<@${slackId('echo')}>)`,
-      await expectSlack((t) => /ESCALATION/.test(t) && t.includes(`<@${slackId('echo')}>`), mark), 'no escalation');
+    check(`escalated to echo's lead, pinged in Slack (<@${seedLeadSlack('echo')}>)`,
+      await expectSlack((t) => /ESCALATION/.test(t) && t.includes(`<@${seedLeadSlack('echo')}>`), mark), 'no escalation');
     if (smtp) {
       const mail = () => mails().find((m) => m.to.includes('echo-lead@example.com') && /ESCALATION/.test(m.subject));
       await eventually(() => !!mail());

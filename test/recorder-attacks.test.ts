@@ -225,3 +225,96 @@ describe('a read-only transaction that reads rows of several owners, one stateme
     ]);
   });
 });
+
+/** sm's transaction count, after absorbing. */
+const smTransactions = async () => Number((await absorbAndLoadStats(db.pool, ['sm']))[0]!.transactions);
+const exact = [{ project_id: 'sm', row_project_id: 'aa', n: 10 }, { project_id: 'sm', row_project_id: 'ab', n: 10 }];
+
+describe('exact counts of a transaction that commits a write, however it sends', () => {
+  it('reads of owners in turn in one statement, with SET CONSTRAINTS ALL IMMEDIATE or flush_recorder() mid-transaction', async () => {
+    // aa, ab, aa, ab ... : one scalar subquery per row, one statement
+    const ids = (await db.pool.query(
+      `SELECT array_agg(id ORDER BY rn, project_id) AS ids FROM (
+         SELECT id, project_id, row_number() OVER (PARTITION BY project_id ORDER BY id) AS rn
+           FROM docs WHERE project_id IN ('aa', 'ab')) d`)).rows[0].ids as string[];
+    for (const before of [[], ['SET CONSTRAINTS ALL IMMEDIATE'], ['SELECT shadowgate.flush_recorder()']]) {
+      await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, ...before,
+        `SELECT (SELECT body FROM docs WHERE id = u) FROM unnest('{${ids.join(',')}}'::bigint[]) u`,
+        'SELECT shadowgate.flush_recorder()', `SELECT count(*) FROM docs WHERE project_id IN ('aa', 'ab')`, 'COMMIT']);
+      expect(await evidence()).toEqual({ audit: exact.map((r) => ({ ...r, n: 20 })), quarantined: 0 });
+      await db.pool.query('TRUNCATE shadowgate.rls_audit_log');
+    }
+  });
+
+  it('a transaction that writes, then turns READ ONLY (it cannot schedule the commit flush any more)', async () => {
+    // before: the first aa row went at once, the 9 aa and 10 ab rows noted after SET TRANSACTION
+    // READ ONLY waited for a COMMIT flush that could not be scheduled: aa 1, ab 1
+    const one = (await db.pool.query(`SELECT min(id) AS id FROM docs WHERE project_id = 'aa'`)).rows[0].id;
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+      `UPDATE docs SET body = body WHERE project_id = 'sm'`, `SELECT body FROM docs WHERE id = ${one}`,
+      'SET TRANSACTION READ ONLY', `SELECT count(*) FROM docs WHERE project_id IN ('aa', 'ab')`, 'COMMIT']);
+    expect(await evidence()).toEqual({ audit: [{ ...exact[0]!, n: 11 }, exact[1]], quarantined: 0 });
+  });
+
+  it('a context set per row by the statement itself: each row under the context it was read with', async () => {
+    // the policy's initPlan judged sm once; rows 2..10 were noted under 'junk' as cross-tenant
+    // reads, which the absorb left out: sm 1, nothing else
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`,
+      `SELECT body, set_config('shadowgate.project_id', 'junk', true) FROM docs WHERE project_id = 'aa'`, 'COMMIT']);
+    expect(await evidence()).toEqual({ audit: [{ project_id: 'aa', row_project_id: 'aa', n: 9 }, { ...exact[0]!, n: 1 }], quarantined: 0 });
+  });
+});
+
+describe('the first finding of each project in a READ ONLY transaction', () => {
+  it('is sent at once even after a forged context or owner that lists the project (separators)', async () => {
+    // before: 'x,sm,' marked sm as sent; sm's real first finding then waited behind a busy recorder and was lost
+    for (const forged of [
+      [`SELECT set_config('shadowgate.project_id', 'x,sm,', true)`, `SELECT shadowgate.note_row(${tid}, 'r', 'x', 'aa')`],
+      [`SELECT set_config('shadowgate.project_id', '', true)`, `SELECT shadowgate.note_row(${tid}, 'r', 'n', 'x,sm,')`],
+    ]) {
+      await onOneSession(['BEGIN READ ONLY', ...forged, `SELECT shadowgate.set_project_context('sm')`,
+        `SELECT count(*) FROM docs WHERE project_id = 'aa'`, 'COMMIT']);
+      const { audit } = await evidence();
+      expect(audit.filter((r) => r.project_id === 'sm').map((r) => [r.row_project_id, r.n >= 1])).toEqual([['aa', true]]);
+      await db.pool.query('TRUNCATE shadowgate.rls_audit_log, shadowgate.audit_quarantine');
+    }
+  });
+});
+
+describe('what the application passes never fails its statement', () => {
+  it('note_row(), observe() and declare_counted() with NULLs, odd numbers, separators, huge text, under any context', async () => {
+    // before: observe(NULL, 'r') raised "SET requires parameter name", observe(-1, 'r') "invalid configuration parameter name"
+    const junk = ['', ',', '@', '/', ';', '=', 'a b', 'sm,aa', 'sm@1/1r', 'sm;x=1', 'x'.repeat(100_000), '\u00e9\u{1F600}'];
+    const c = await db.app.connect();
+    try {
+      for (const ctx of [null, 'sm@1/1r', 'x'.repeat(100_000), 'sm']) {
+        await c.query('BEGIN');
+        await c.query(`SELECT set_config('shadowgate.project_id', $1, true)`, [ctx ?? '']);
+        for (const [t, op, rc] of [[null, 'r', 'x'], [-1, 'r', 'x'], [2147483647, 'd', 'n'], [tid, null, 'x'], [tid, 'r', null],
+          [tid, 'rr', 'x'], [tid, 'r', 'xx'], [tid, 'i', 'u'], [tid, 'w', 'n']]) {
+          await c.query('SELECT shadowgate.observe($1, $2)', [t, op]);
+          for (const owner of [null, ...junk]) {
+            await c.query('SELECT shadowgate.note_row($1, $2, $3, $4), shadowgate.note_row($1, $2, $3, $4)', [t, op, rc, owner]);
+          }
+        }
+        for (const p of [null, ...junk]) await c.query('SELECT shadowgate.declare_counted($1)', [p]);
+        await c.query(`SELECT shadowgate.set_project_context('sm')`);
+        await c.query(`SELECT count(*) FROM docs WHERE project_id = 'aa'`);
+        await c.query('COMMIT');
+      }
+      await c.query('SELECT shadowgate.flush_recorder()');
+    } finally {
+      c.release(true);
+    }
+  });
+});
+
+describe('a transaction counts once per project', () => {
+  it('whatever it declares, resets, flushes, or rolls back to a savepoint after a send', async () => {
+    const before = await smTransactions();
+    const loop = Array.from({ length: 3 }, () => [`SELECT shadowgate.set_project_context('sm')`, `SELECT shadowgate.set_project_context('aa')`,
+      'SELECT shadowgate.flush_recorder()', 'RESET ALL', `SELECT shadowgate.declare_counted('sm')`, `SELECT count(*) FROM docs WHERE project_id = 'ab'`]).flat();
+    await onOneSession(['BEGIN', ...loop, 'COMMIT', 'BEGIN', 'SAVEPOINT a', ...loop, 'ROLLBACK TO a', ...loop, 'COMMIT']);
+    expect(await smTransactions()).toBe(before + 2);
+  });
+});

@@ -400,7 +400,9 @@ AS $$ SELECT shadowgate_dblink.dblink_is_busy(s) = 1 $$;
 
 
 -- A read-write transaction that noted a row sends the rest of its buffer at COMMIT (see
--- flush_at_commit()); after the row is counted: SET CONSTRAINTS … IMMEDIATE fires it at once.
+-- flush_at_commit()); after the row is counted: SET CONSTRAINTS … IMMEDIATE fires it at once. A
+-- transaction that wrote, then turned READ ONLY (SET TRANSACTION READ ONLY), cannot schedule it
+-- (no INSERT there) but commits a write: it sends at once and waits, so its counts stay exact.
 CREATE FUNCTION shadowgate.schedule_commit_flush(s text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -409,6 +411,8 @@ BEGIN
     IF current_setting('transaction_read_only') = 'off' THEN
         ignored := set_config('shadowgate.' || s || 'm', '1', true);
         INSERT INTO shadowgate.commit_flush (app_pid) VALUES (pg_backend_pid());
+    ELSIF txid_current_if_assigned() IS NOT NULL THEN
+        PERFORM shadowgate.recorder_send(s, true);
     END IF;
     RETURN true;
 END $$;
@@ -504,7 +508,8 @@ BEGIN
         ignored := set_config('shadowgate.' || s || 'q', left(current_query(), 1024), true);
     END IF;
     ignored := set_config('shadowgate.' || s || 'l', head || '1', true);
-    project := CASE WHEN reason = 'x' THEN ctx ELSE coalesce(owner, '') END;
+    -- (a ',' in a forged context or owner must not make another project pass for sent)
+    project := replace(CASE WHEN reason = 'x' THEN ctx ELSE coalesce(owner, '') END, ',', ' ');
     sent := coalesce(current_setting('shadowgate.' || s || 'p', true), '');
     IF strpos(sent, ',' || project || ',') = 0 THEN
         -- the first finding of this project in this transaction: sent now, whatever follows

@@ -79,16 +79,20 @@ $$;
 -- become. A finding that claims what could not have happened is left out: the reason must match
 -- the context (none, unregistered, or a project that may not read/write that owner), and the owner
 -- (no context, unknown project) or the context (cross-tenant) must be past 'pending'. An unreadable
--- finding names no table. Values longer than the columns are cut to fit.
+-- finding names no table. Values longer than the columns are cut to fit. A cross-tenant note made
+-- while the context was empty or unregistered is judged as made under it ('n', 'u'): the policy's
+-- initPlan judges the context once per statement, note_row() reads it per row, so a statement that
+-- sets it per row (set_config() in its select list) notes its later rows under a context the
+-- initPlan did not see (test/recorder-attacks.test.ts); before, they were left out, uncounted.
 CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURNS SETOF shadowgate.rls_audit_log
 LANGUAGE sql STABLE
 AS $$
     SELECT NULL::bigint, n.logged_at,
-           CASE WHEN n.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
+           CASE WHEN e.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
            left(t.table_name, 100),
            shadowgate.operation_name(n.op),
            left(n.row_project_id, 50), true,
-           CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
+           CASE e.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
              || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
            left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid,
@@ -96,9 +100,11 @@ AS $$
       FROM unnest(p_findings) AS n
       JOIN shadowgate.protected_tables t ON t.id = n.table_id
       LEFT JOIN shadowgate.project_registry g ON g.project_id = n.context_project_id
+      CROSS JOIN LATERAL (SELECT CASE WHEN n.reason <> 'x' THEN n.reason WHEN n.context_project_id IS NULL THEN 'n'
+                                      WHEN g.project_id IS NULL THEN 'u' ELSE 'x' END AS reason) e
       LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.context_project_id
       LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.row_project_id
-     WHERE CASE n.reason
+     WHERE CASE e.reason
              WHEN 'x' THEN cs.migration_phase <> 'pending'
                   AND n.row_project_id IS DISTINCT FROM n.context_project_id
                   AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (

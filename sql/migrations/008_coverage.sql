@@ -96,8 +96,9 @@ DECLARE
 BEGIN
     -- the first time in the transaction, for a known operation and a project name (the list's
     -- separators cannot occur in it); without a recorder (set_project_context() opens it) nothing
-    -- is observed, as nothing is counted
-    IF s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
+    -- is observed, as nothing is counted; a table id that no policy passes (NULL, negative: not a
+    -- setting name) observes nothing
+    IF tid >= 0 AND s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
        AND op IN ('r', 'i', 'u', 'd') AND current_setting('shadowgate.project_id', true) ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
         memo := set_config(memo, '1', true)
                 || set_config('shadowgate.' || s || 't',

@@ -317,11 +317,11 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
     LANGUAGE sql STABLE
     AS $$
     SELECT NULL::bigint, n.logged_at,
-           CASE WHEN n.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
+           CASE WHEN e.reason = 'x' THEN n.context_project_id ELSE n.row_project_id END,
            left(t.table_name, 100),
            shadowgate.operation_name(n.op),
            left(n.row_project_id, 50), true,
-           CASE n.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
+           CASE e.reason WHEN 'x' THEN CASE WHEN n.op = 'r' THEN 'cross-tenant read' ELSE 'cross-tenant write' END
                          WHEN 'n' THEN 'no project context' ELSE 'unknown project' END
              || CASE WHEN n.op = 'w' THEN ' (new row)' ELSE '' END,
            left(n.user_name, 100), left(n.session_id, 100), left(n.context_project_id, 50), n.row_count, n.txid,
@@ -329,9 +329,11 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
       FROM unnest(p_findings) AS n
       JOIN shadowgate.protected_tables t ON t.id = n.table_id
       LEFT JOIN shadowgate.project_registry g ON g.project_id = n.context_project_id
+      CROSS JOIN LATERAL (SELECT CASE WHEN n.reason <> 'x' THEN n.reason WHEN n.context_project_id IS NULL THEN 'n'
+                                      WHEN g.project_id IS NULL THEN 'u' ELSE 'x' END AS reason) e
       LEFT JOIN shadowgate.rls_migration_status cs ON cs.project_id = n.context_project_id
       LEFT JOIN shadowgate.rls_migration_status os ON os.project_id = n.row_project_id
-     WHERE CASE n.reason
+     WHERE CASE e.reason
              WHEN 'x' THEN cs.migration_phase <> 'pending'
                   AND n.row_project_id IS DISTINCT FROM n.context_project_id
                   AND (n.op <> 'r' OR (g.access_level <> 'super' AND NOT EXISTS (
@@ -1239,7 +1241,8 @@ BEGIN
         ignored := set_config('shadowgate.' || s || 'q', left(current_query(), 1024), true);
     END IF;
     ignored := set_config('shadowgate.' || s || 'l', head || '1', true);
-    project := CASE WHEN reason = 'x' THEN ctx ELSE coalesce(owner, '') END;
+    -- (a ',' in a forged context or owner must not make another project pass for sent)
+    project := replace(CASE WHEN reason = 'x' THEN ctx ELSE coalesce(owner, '') END, ',', ' ');
     sent := coalesce(current_setting('shadowgate.' || s || 'p', true), '');
     IF strpos(sent, ',' || project || ',') = 0 THEN
         -- the first finding of this project in this transaction: sent now, whatever follows
@@ -1327,8 +1330,9 @@ DECLARE
 BEGIN
     -- the first time in the transaction, for a known operation and a project name (the list's
     -- separators cannot occur in it); without a recorder (set_project_context() opens it) nothing
-    -- is observed, as nothing is counted
-    IF s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
+    -- is observed, as nothing is counted; a table id that no policy passes (NULL, negative: not a
+    -- setting name) observes nothing
+    IF tid >= 0 AND s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
        AND op IN ('r', 'i', 'u', 'd') AND current_setting('shadowgate.project_id', true) ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
         memo := set_config(memo, '1', true)
                 || set_config('shadowgate.' || s || 't',
@@ -2139,6 +2143,8 @@ BEGIN
     IF current_setting('transaction_read_only') = 'off' THEN
         ignored := set_config('shadowgate.' || s || 'm', '1', true);
         INSERT INTO shadowgate.commit_flush (app_pid) VALUES (pg_backend_pid());
+    ELSIF txid_current_if_assigned() IS NOT NULL THEN
+        PERFORM shadowgate.recorder_send(s, true);
     END IF;
     RETURN true;
 END $$;

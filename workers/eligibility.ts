@@ -8,8 +8,9 @@ import { eligibilityMessage, forcedMoveMessage } from '../shared/notify/messages
 import type { Runtime } from '../shared/jobs/runtime.js';
 import { scheduleTimer } from '../shared/jobs/timers.js';
 import { notify } from '../shared/notify/outbox.js';
-import { jobId, QUEUE, type EligibilityJob } from '../shared/jobs/queues.js';
+import type { EligibilityJob } from '../shared/jobs/queues.js';
 import { evaluateEligibility } from '../shared/domain/eligibility.js';
+import { requestLingeringTimer } from './lingering.js';
 
 /**
  * Recomputes a project's eligibility and stores it with the shadow window it belongs to and, when
@@ -55,7 +56,7 @@ export function eligibilityProcessor(p: Runtime) {
 async function wakeLingering(p: Runtime, projectId: string, now: Date): Promise<void> {
   const timer = await findOpenTimer(p.pool, 'lingering', projectId);
   if (!timer) {
-    await p.queues[QUEUE.lingering].add('open', { projectId }, { jobId: jobId('linger-open', projectId, now.getTime()) });
+    await requestLingeringTimer(p, projectId, now);
     return;
   }
   if (timer.fired > 0 || timer.due_at <= now) return;

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { DAY, HOUR } from '../shared/clock.js';
+import { HOUR } from '../shared/clock.js';
 import { closeTimer, findOpenTimer, openTimer, rescheduleTimer } from '../shared/db/timers.js';
 import { loadStats } from '../shared/db/stats.js';
 import { lingeringMessage } from '../shared/notify/messages.js';
@@ -8,7 +8,7 @@ import { dueTimer, scheduleTimer } from '../shared/jobs/timers.js';
 import { notify } from '../shared/notify/outbox.js';
 import { jobId, QUEUE, type LingeringJob } from '../shared/jobs/queues.js';
 import { addBusinessDays, businessDaysElapsed } from '../shared/domain/business-days.js';
-import { evaluateEligibility } from '../shared/domain/eligibility.js';
+import { evaluateEligibility, pastMaxAt } from '../shared/domain/eligibility.js';
 
 /**
  * The 14-day rule. A project in shadow gets a timer at the maximum shadow duration. Once the
@@ -30,7 +30,7 @@ export function lingeringProcessor(p: Runtime) {
         if (open) await closeTimer(p.pool, open.id, now);
         return 'not in shadow';
       }
-      const due = new Date(s.shadowStartedAt.getTime() + t.maxShadowDays * DAY);
+      const due = pastMaxAt(s.shadowStartedAt, t);
       let timer = await openTimer(p.pool, 'lingering', s.projectId, s.projectId, s.shadowStartedAt, due);
       if (timer.opened_at.getTime() !== s.shadowStartedAt.getTime()) {
         // the clock was reset: a new shadow period, a new timer
@@ -45,15 +45,15 @@ export function lingeringProcessor(p: Runtime) {
     const [s] = await loadStats(p.pool, [timer.project_id]);
     if (!s || s.phase !== 'shadow' || s.shadowStartedAt?.getTime() !== timer.opened_at.getTime()) {
       await closeTimer(p.pool, timer.id, now);
-      if (s?.phase === 'shadow') await p.queues[QUEUE.lingering].add('open', { projectId: s.projectId }, { jobId: jobId('linger-open', s.projectId, now.getTime()) });
+      if (s?.phase === 'shadow') await requestLingeringTimer(p, s.projectId, now);
       return 'moved on';
     }
     const e = evaluateEligibility(s, t, now, cal);
     if (!e.lingering || !e.lingeringSince || !e.enforceDeadline) {
       // not past the maximum yet (a stale timer), or not every criterion is met: look again in a
       // while (the eligibility worker wakes the timer as soon as the project is eligible)
-      const pastMax = new Date(s.shadowStartedAt.getTime() + t.maxShadowDays * DAY);
-      const next = await rescheduleTimer(p.pool, timer, now < pastMax ? pastMax : new Date(now.getTime() + t.reminderHours * HOUR), false);
+      const maxAt = pastMaxAt(s.shadowStartedAt, t);
+      const next = await rescheduleTimer(p.pool, timer, now < maxAt ? maxAt : new Date(now.getTime() + t.reminderHours * HOUR), false);
       if (next) await scheduleTimer(p, next);
       return 'not lingering';
     }
@@ -70,4 +70,9 @@ export function lingeringProcessor(p: Runtime) {
     await scheduleTimer(p, next);
     return e.overdue ? 'overdue' : day === 0 ? 'alerted' : 'reminded';
   };
+}
+
+/** Asks the lingering worker to open the project's lingering timer for its current shadow window (once per `now`). */
+export async function requestLingeringTimer(p: Runtime, projectId: string, now: Date): Promise<void> {
+  await p.queues[QUEUE.lingering].add('open', { projectId }, { jobId: jobId('linger-open', projectId, now.getTime()) });
 }

@@ -81,6 +81,11 @@ export function minShadowDaysOf(s: Pick<ProjectStats, 'minShadowDays' | 'legacyO
   return s.legacyOwner ? Math.max(own, t.legacyMinShadowDays) : own;
 }
 
+/** When a shadow window that started at `shadowStartedAt` passes the maximum shadow duration (the story's "> 14 days"). */
+export function pastMaxAt(shadowStartedAt: Date, t: Thresholds): Date {
+  return new Date(shadowStartedAt.getTime() + t.maxShadowDays * DAY);
+}
+
 /** The coverage criterion, when the project requires some (default: shown, not required). */
 function coverageCriterion(c: Coverage): Criterion[] {
   if (c.required.length === 0) return [];
@@ -155,12 +160,11 @@ export function evaluateEligibility(s: ProjectStats, t: Thresholds, now: Date, c
     ...coverageCriterion(s.coverage),
   ];
   const eligible = inShadow && criteria.every((c) => c.met);
-  // the story's "> 14 days": as soon as the maximum has passed
-  const pastMaxAt = new Date(start.getTime() + t.maxShadowDays * DAY);
-  const pastMax = inShadow && now >= pastMaxAt;
+  const maxAt = pastMaxAt(start, t);
+  const pastMax = inShadow && now >= maxAt;
   const lingering = pastMax && eligible;
   const lingeringSince = lingering
-    ? new Date(Math.max(pastMaxAt.getTime(), s.ineligibleSeenAt?.getTime() ?? 0))
+    ? new Date(Math.max(maxAt.getTime(), s.ineligibleSeenAt?.getTime() ?? 0))
     : null;
   const enforceDeadline = lingeringSince ? addBusinessDays(lingeringSince, t.enforceWithinBusinessDays, cal) : null;
   const overdue = enforceDeadline !== null && now >= enforceDeadline;

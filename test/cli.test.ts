@@ -4,7 +4,7 @@ import { DAY } from '../shared/clock.js';
 import { decisionHistory } from '../shared/db/history.js';
 import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { eligible, enforcing, falsePositive, statsOf, unreviewedViolations, violating } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 
@@ -24,11 +24,7 @@ async function history(): Promise<number> {
 }
 
 beforeAll(async () => {
-  template = await createTemplateDb(import.meta.url, async (t) => {
-    await seedProjects(t.pool);
-    await createDocs(t.pool, 5);
-    await t.grantApp();
-  });
+  template = await createTemplateDb(import.meta.url, (t) => seedDocsAndGrant(t, 5));
 });
 afterAll(async () => template?.drop());
 beforeEach(async () => {

@@ -11,7 +11,7 @@ import { loadConfig } from '../shared/config.js';
 import { startDashboard } from '../cli/dashboard/server.js';
 import { createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { transactions } from '../fixtures/traffic.js';
 import { ENABLE_BROWSER, chromiumOrSkip } from './support/browser.js';
 
@@ -27,9 +27,7 @@ const profile = mkdtempSync(join(tmpdir(), 'sg-chromium-'));
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 4);
-  await db.grantApp();
+  await seedDocsAndGrant(db, 4);
   await setPhase(db.pool, 'sm', 'shadow');
   // motoko: clean and 25 days in shadow, past its enforcing deadline (no minimum of transactions here)
   await setPhase(db.pool, 'motoko', 'shadow', new Date(now.getTime() - 25 * DAY));

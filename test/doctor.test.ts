@@ -5,7 +5,7 @@ import { loadConfig } from '../shared/config.js';
 import { absorbAndReadDashboardState } from '../cli/dashboard/state.js';
 import { dropRoles, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
-import { createDocs, seedProjects } from './support/seed.js';
+import { seedDocsAndGrant } from './support/seed.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 const extraRoles: string[] = [];
@@ -28,9 +28,7 @@ async function route(create: string[], remove: string[], kind: string, object: s
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 2);
-  await db.grantApp();
+  await seedDocsAndGrant(db, 2);
 });
 afterAll(async () => {
   await db?.drop();

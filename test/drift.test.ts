@@ -8,7 +8,7 @@ import { DriftWatch } from '../producers/drift-watch.js';
 import { startWorkers } from '../workers/start.js';
 import { dropRoles, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { clockResets, statsOf } from './support/rollout.js';
 import { transactions } from '../fixtures/traffic.js';
 import { slackSink, until } from './support/sinks.js';
@@ -30,9 +30,7 @@ async function shadowSince3Days(p: string): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 2);
-  await db.grantApp();
+  await seedDocsAndGrant(db, 2);
   reader = `${db.appRole}_reader`;
   extraRoles.push(reader);
   await db.pool.query(`CREATE ROLE "${reader}" LOGIN`);

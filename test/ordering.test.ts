@@ -6,7 +6,7 @@ import pg from 'pg';
 import { absorbAudit } from '../shared/db/intake.js';
 import { transactions } from '../fixtures/traffic.js';
 import { createTestDb, type TestDb } from './support/db.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let other: TestDb;
@@ -18,9 +18,7 @@ const windowCount = async () => (await db.pool.query(
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
   other = await createTestDb(`${import.meta.url}-other`);
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 2);
-  await db.grantApp();
+  await seedDocsAndGrant(db, 2);
   await setPhase(db.pool, 'sm', 'shadow');
   // an hour-long report in another database: it holds a transaction id, hence the xmin of every snapshot
   holder = new pg.Client({ connectionString: other.url });

@@ -4,7 +4,7 @@ import { findOpenTimer, getTimer, type Timer } from '../shared/db/timers.js';
 import { fingerprints, review } from '../shared/db/violations.js';
 import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { startPipeline, type PipelineOptions, type TestPipeline } from './support/pipeline.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { transactions } from '../fixtures/traffic.js';
 import { until } from './support/sinks.js';
 import pg from 'pg';
@@ -23,11 +23,7 @@ async function world(o: PipelineOptions = {}): Promise<TestDb & TestPipeline> {
 }
 
 beforeAll(async () => {
-  template = await createTemplateDb(import.meta.url, async (t) => {
-    await seedProjects(t.pool);
-    await createDocs(t.pool, 3);
-    await t.grantApp();
-  });
+  template = await createTemplateDb(import.meta.url, (t) => seedDocsAndGrant(t, 3));
 });
 afterEach(async () => {
   await pipe?.close();

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { dropRoles, asApp, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let env: Record<string, string>;
@@ -37,9 +37,7 @@ async function state() {
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
   env = { DATABASE_URL: db.url };
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 5);
-  await db.grantApp();
+  await seedDocsAndGrant(db, 5);
 });
 afterAll(async () => {
   await db?.drop();

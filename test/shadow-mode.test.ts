@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminQuery, asApp, createTestDb, onOneAppSession, type TestDb } from './support/db.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { until } from './support/sinks.js';
 import { transactions } from '../fixtures/traffic.js';
 import { migrateSchema } from '../shared/db/schema-migration.js';
@@ -12,9 +12,7 @@ let db: TestDb & { grantApp(): Promise<void> };
 
 beforeAll(async () => {
   db = await createTestDb(import.meta.url);
-  await seedProjects(db.pool);
-  await createDocs(db.pool, 10); // 8 projects x 10 rows
-  await db.grantApp();
+  await seedDocsAndGrant(db, 10); // 8 projects x 10 rows
 });
 afterAll(async () => db?.drop());
 

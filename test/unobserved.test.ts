@@ -12,7 +12,7 @@ import { createMetrics } from '../cli/dashboard/metrics.js';
 import { createTemplateDb, type TemplateDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { freePort } from './support/faults.js';
-import { createDocs, seedProjects, setPhase } from './support/seed.js';
+import { seedDocsAndGrant, setPhase } from './support/seed.js';
 import { statsOf } from './support/rollout.js';
 import { until } from './support/sinks.js';
 import { transactions } from '../fixtures/traffic.js';
@@ -23,11 +23,7 @@ let env: Record<string, string>;
 const run = (...args: string[]) => cli(args, env);
 
 beforeAll(async () => {
-  template = await createTemplateDb(import.meta.url, async (t) => {
-    await seedProjects(t.pool);
-    await createDocs(t.pool, 5);
-    await t.grantApp();
-  });
+  template = await createTemplateDb(import.meta.url, (t) => seedDocsAndGrant(t, 5));
 });
 afterAll(async () => template?.drop());
 beforeEach(async () => {

@@ -18,6 +18,13 @@ export async function createDocs(pool: Pool, rowsPerProject = 10): Promise<void>
   await protectTable(pool, 'public.docs');
 }
 
+/** The state most test files start from: the seed's projects, `rowsPerProject` rows each in public.docs (protected), the application role granted. */
+export async function seedDocsAndGrant(db: { pool: Pool; grantApp(): Promise<void> }, rowsPerProject: number): Promise<void> {
+  await seedProjects(db.pool);
+  await createDocs(db.pool, rowsPerProject);
+  await db.grantApp();
+}
+
 export async function setPhase(pool: Pool, project: string, phase: string, shadowStartedAt?: Date): Promise<void> {
   await pool.query(
     `SELECT shadowgate.set_phase($1, $2, coalesce($3::timestamptz, now()), 'test', NULL, false)`,

@@ -442,7 +442,7 @@ describe('the application role', () => {
         `SELECT shadowgate_dblink.dblink_send_query('x', 'SELECT 1')`,
         'SELECT shadowgate.recorder_name()',
         `SELECT shadowgate.recorder_send('x', true)`,
-        `SELECT shadowgate.take_findings(1, 1, NULL, 'sm', 'u', 'a', 'q', '', 'sm@99999999999999999')`,
+        `SELECT shadowgate.take_findings(1, 1, NULL, 'sm', 'u', 'a', 'q', '', 'sm@99999999999999999', 0, 1)`,
         `SELECT shadowgate.note_new_key('x', 1, 'r', 'x', 'o', '', 'h')`,
         `SELECT shadowgate.take_unobserved('1=1000')`,
         `SELECT shadowgate.count_unobserved('sm')`,

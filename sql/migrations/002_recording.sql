@@ -106,9 +106,10 @@ AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(
 -- Buffers (transaction-local unless said; <s> is the connection's name):
 --   shadowgate.<s>l   the key noted last: '<key> <statement> <context length>:<context> <count>' (rows of one
 --                     owner in a row cost one setting; <statement>: statement_timestamp() in µs)
---   shadowgate.<s>b   the counts of the keys noted before it, not sent yet: ';<key>=<count>' ... (a
---                     key may repeat: the recorder's rows add up; a handful of setting names per
---                     session, however many owners: PostgreSQL 15 keeps every setting name it saw)
+--   shadowgate.<s>b   the counts of the keys noted before it, not sent yet: ';<key>=<count>@<statement>'
+--                     ... (a key may repeat: the recorder's rows add up; a handful of setting names
+--                     per session, however many owners: PostgreSQL 15 keeps every setting name it saw)
+--   shadowgate.<s>g   the sends this transaction made (as far as its settings know: see below)
 --   shadowgate.<s>x   the context the buffered keys were noted under
 --   shadowgate.<s>q   the text (1 kB) of the last statement that noted a row, for the finding's sample
 --   shadowgate.<s>p   the finding projects already sent in this transaction: ',<project>,' ...
@@ -125,6 +126,17 @@ AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(
 -- all went at once commits without waiting (one query in flight, a whole piece). A read-only or
 -- rolled-back transaction loses what is unsent at its end: the counts and new keys noted while the
 -- previous send was still in flight, at the end of its last statement.
+--
+-- A rolled-back savepoint: the settings go back to what they were at SAVEPOINT, the sends made
+-- since cannot. What was unsent then went with the first of those sends, and would go again:
+-- every send tells the recorder how many sends the transaction made before it (g) and the
+-- statement it was made in, and every count its statement; a send that knows of fewer sends than
+-- the recorder took comes after a rollback, and the recorder leaves out its counts of statements
+-- before the one of the last send it took: those were buffered at SAVEPOINT (a statement that
+-- began after that send noted after the rollback). The counts of that statement itself are kept:
+-- a statement that rolls back a subtransaction of its own (an EXCEPTION block) may have noted more
+-- rows of them since; they run ahead then, by what the statement had buffered at the block's
+-- start (test/recorder-attacks.test.ts; before, every rolled-back savepoint after a send did so).
 
 CREATE SCHEMA shadowgate_dblink;
 REVOKE ALL ON SCHEMA shadowgate_dblink FROM PUBLIC;
@@ -321,8 +333,10 @@ DECLARE
     last text := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
     buffer text := coalesce(current_setting('shadowgate.' || s || 'b', true), '')
                    || CASE WHEN last = '' OR right(last, 2) = ' 0' THEN ''
-                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)) END;
+                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
+                                || '@' || split_part(last, ' ', 2) END;
     declared text := trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), ''));
+    sends integer := coalesce(nullif(current_setting('shadowgate.' || s || 'g', true), ''), '0')::integer;
     sent boolean := true;
     ignored text;
 BEGIN
@@ -331,7 +345,7 @@ BEGIN
             PERFORM shadowgate.recorder_collect(s);
             -- dblink reports a send it could not make (a broken connection) with a NOTICE and 0
             IF shadowgate_dblink.dblink_send_query(s, format(
-                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L)',
+                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %s, %s)',
                 pg_backend_pid(),
                 (extract(epoch FROM now()) * 1000000)::bigint,
                 coalesce(txid_current_if_assigned()::text, 'NULL'),
@@ -339,7 +353,7 @@ BEGIN
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                buffer, declared)) <> 1 THEN
+                buffer, declared, sends, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)) <> 1 THEN
                 RAISE EXCEPTION 'the connection is broken';
             END IF;
             IF p_wait THEN
@@ -347,12 +361,15 @@ BEGIN
             END IF;
         EXCEPTION WHEN OTHERS THEN
             RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
-            -- the keys sent, and the declared transactions (not the coverage observations among them)
+            -- the keys sent (';<key>=<count>@<statement>'), and the declared transactions (not the coverage observations among them)
             PERFORM shadowgate.recorder_failed(s,
                 (SELECT array_agg(split_part(e, '=', 1)) FROM unnest(string_to_array(buffer, ';')) AS e WHERE e <> ''),
                 (SELECT array_agg(e) FROM unnest(string_to_array(declared, ',')) AS e WHERE strpos(e, '/') = 0));
             sent := false;
         END;
+    END IF;
+    IF buffer <> '' OR declared <> '' THEN
+        ignored := set_config('shadowgate.' || s || 'g', (sends + 1)::text, true);
     END IF;
     IF buffer <> '' THEN
         ignored := set_config('shadowgate.' || s || 'b', '', true);
@@ -501,7 +518,8 @@ BEGIN
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
     IF last <> '' AND right(last, 2) <> ' 0' THEN
         ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
-                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)), true);
+                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
+                              || '@' || split_part(last, ' ', 2), true);
     END IF;
     statement_first := split_part(last, ' ', 2) <> split_part(here, ' ', 2);
     IF statement_first THEN  -- a statement that had not noted yet
@@ -628,7 +646,8 @@ END $$;
 -- (transaction starts only grow within a session).
 CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint,
                                          p_txid bigint, p_context text, p_user text, p_application text,
-                                         p_statement text, p_buffer text, p_declared text)
+                                         p_statement text, p_buffer text, p_declared text,
+                                         p_sends_before integer, p_statement_us bigint)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -637,16 +656,24 @@ DECLARE
     -- session serves that one alone, which may be on another server (a hot standby)
     app_start timestamptz := epoch + nullif(current_setting('shadowgate.app_backend_start_us', true), '')::bigint
                                      * interval '1 microsecond';
+    -- this transaction's sends so far and the statement of the last one: '<xact start> <sends> <statement>'
+    took text[] := string_to_array(current_setting('shadowgate.took', true), ' ');
+    -- the application's settings went back to a savepoint set before sends it had made: what they
+    -- held then went with the first of those sends, so counts of statements before the last send's
+    -- are left out (see "A rolled-back savepoint" in the header of the recorder)
+    replayed_before bigint := CASE WHEN took[1]::bigint = p_xact_start_us AND p_sends_before < took[2]::integer
+                                   THEN took[3]::bigint END;
     d record;
     keys text[];
     counts bigint[];
     ignored text;
 BEGIN
-    -- the buffer: ';<key>=<count>' ..., a key possibly more than once: one entry per key, counts added
+    ignored := set_config('shadowgate.took', p_xact_start_us || ' ' || (p_sends_before + 1) || ' ' || p_statement_us, false);
+    -- the buffer: ';<key>=<count>@<statement>' ..., a key possibly more than once: one entry per key, counts added
     SELECT array_agg(k ORDER BY k), array_agg(n ORDER BY k) INTO keys, counts
-      FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint)::bigint AS n
+      FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(split_part(e, '=', 2), '@', 1)::bigint)::bigint AS n
               FROM unnest(string_to_array(p_buffer, ';')) AS e
-             WHERE e <> ''
+             WHERE e <> '' AND coalesce(nullif(split_part(e, '@', 2), '')::bigint >= replayed_before, true)
              GROUP BY 1) t
      WHERE n <> 0;
     IF cardinality(keys) > 0 THEN

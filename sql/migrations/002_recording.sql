@@ -539,7 +539,7 @@ BEGIN
         -- among the transaction's first 16: a read-only or rolled-back transaction then loses no
         -- owner it read in a statement of its own, only those noted while a send was in flight or
         -- after the 16th in one statement; the rest go every 16 kB (a statement over 20,000 owners
-        -- makes ~40 sends, not one per owner)
+        -- makes 60 sends, not one per owner)
         new_keys := coalesce(nullif(current_setting('shadowgate.' || s || 'k', true), '')::integer, 0) + 1;
         ignored := set_config('shadowgate.' || s || 'k', new_keys::text, true);
         IF octet_length(coalesce(current_setting('shadowgate.' || s || 'b', true), '')) >= 16384  -- octet_length: O(1)

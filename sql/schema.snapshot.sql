@@ -1234,7 +1234,8 @@ BEGIN
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
     IF last <> '' AND right(last, 2) <> ' 0' THEN
         ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
-                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)), true);
+                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
+                              || '@' || split_part(last, ' ', 2), true);
     END IF;
     statement_first := split_part(last, ' ', 2) <> split_part(here, ' ', 2);
     IF statement_first THEN  -- a statement that had not noted yet
@@ -1254,7 +1255,7 @@ BEGIN
         -- among the transaction's first 16: a read-only or rolled-back transaction then loses no
         -- owner it read in a statement of its own, only those noted while a send was in flight or
         -- after the 16th in one statement; the rest go every 16 kB (a statement over 20,000 owners
-        -- makes ~40 sends, not one per owner)
+        -- makes 60 sends, not one per owner)
         new_keys := coalesce(nullif(current_setting('shadowgate.' || s || 'k', true), '')::integer, 0) + 1;
         ignored := set_config('shadowgate.' || s || 'k', new_keys::text, true);
         IF octet_length(coalesce(current_setting('shadowgate.' || s || 'b', true), '')) >= 16384  -- octet_length: O(1)
@@ -1928,8 +1929,10 @@ DECLARE
     last text := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
     buffer text := coalesce(current_setting('shadowgate.' || s || 'b', true), '')
                    || CASE WHEN last = '' OR right(last, 2) = ' 0' THEN ''
-                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)) END;
+                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
+                                || '@' || split_part(last, ' ', 2) END;
     declared text := trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), ''));
+    sends integer := coalesce(nullif(current_setting('shadowgate.' || s || 'g', true), ''), '0')::integer;
     sent boolean := true;
     ignored text;
 BEGIN
@@ -1938,7 +1941,7 @@ BEGIN
             PERFORM shadowgate.recorder_collect(s);
             -- dblink reports a send it could not make (a broken connection) with a NOTICE and 0
             IF shadowgate_dblink.dblink_send_query(s, format(
-                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L)',
+                'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %s, %s)',
                 pg_backend_pid(),
                 (extract(epoch FROM now()) * 1000000)::bigint,
                 coalesce(txid_current_if_assigned()::text, 'NULL'),
@@ -1946,7 +1949,7 @@ BEGIN
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                buffer, declared)) <> 1 THEN
+                buffer, declared, sends, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)) <> 1 THEN
                 RAISE EXCEPTION 'the connection is broken';
             END IF;
             IF p_wait THEN
@@ -1954,12 +1957,15 @@ BEGIN
             END IF;
         EXCEPTION WHEN OTHERS THEN
             RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
-            -- the keys sent, and the declared transactions (not the coverage observations among them)
+            -- the keys sent (';<key>=<count>@<statement>'), and the declared transactions (not the coverage observations among them)
             PERFORM shadowgate.recorder_failed(s,
                 (SELECT array_agg(split_part(e, '=', 1)) FROM unnest(string_to_array(buffer, ';')) AS e WHERE e <> ''),
                 (SELECT array_agg(e) FROM unnest(string_to_array(declared, ',')) AS e WHERE strpos(e, '/') = 0));
             sent := false;
         END;
+    END IF;
+    IF buffer <> '' OR declared <> '' THEN
+        ignored := set_config('shadowgate.' || s || 'g', (sends + 1)::text, true);
     END IF;
     IF buffer <> '' THEN
         ignored := set_config('shadowgate.' || s || 'b', '', true);
@@ -2337,10 +2343,10 @@ CREATE FUNCTION shadowgate.statement_may_discard(statement text) RETURNS boolean
 $_$;
 
 --
--- Name: take_findings(integer, bigint, bigint, text, text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: take_findings(integer, bigint, bigint, text, text, text, text, text, text, integer, bigint); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text) RETURNS void
+CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text, p_sends_before integer, p_statement_us bigint) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -2350,16 +2356,24 @@ DECLARE
     -- session serves that one alone, which may be on another server (a hot standby)
     app_start timestamptz := epoch + nullif(current_setting('shadowgate.app_backend_start_us', true), '')::bigint
                                      * interval '1 microsecond';
+    -- this transaction's sends so far and the statement of the last one: '<xact start> <sends> <statement>'
+    took text[] := string_to_array(current_setting('shadowgate.took', true), ' ');
+    -- the application's settings went back to a savepoint set before sends it had made: what they
+    -- held then went with the first of those sends, so counts of statements before the last send's
+    -- are left out (see "A rolled-back savepoint" in the header of the recorder)
+    replayed_before bigint := CASE WHEN took[1]::bigint = p_xact_start_us AND p_sends_before < took[2]::integer
+                                   THEN took[3]::bigint END;
     d record;
     keys text[];
     counts bigint[];
     ignored text;
 BEGIN
-    -- the buffer: ';<key>=<count>' ..., a key possibly more than once: one entry per key, counts added
+    ignored := set_config('shadowgate.took', p_xact_start_us || ' ' || (p_sends_before + 1) || ' ' || p_statement_us, false);
+    -- the buffer: ';<key>=<count>@<statement>' ..., a key possibly more than once: one entry per key, counts added
     SELECT array_agg(k ORDER BY k), array_agg(n ORDER BY k) INTO keys, counts
-      FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(e, '=', 2)::bigint)::bigint AS n
+      FROM (SELECT split_part(e, '=', 1) AS k, sum(split_part(split_part(e, '=', 2), '@', 1)::bigint)::bigint AS n
               FROM unnest(string_to_array(p_buffer, ';')) AS e
-             WHERE e <> ''
+             WHERE e <> '' AND coalesce(nullif(split_part(e, '@', 2), '')::bigint >= replayed_before, true)
              GROUP BY 1) t
      WHERE n <> 0;
     IF cardinality(keys) > 0 THEN
@@ -4085,10 +4099,10 @@ REVOKE ALL ON FUNCTION shadowgate.start_shadow_clock(p text, p_at timestamp with
 REVOKE ALL ON FUNCTION shadowgate.statement_may_discard(statement text) FROM PUBLIC;
 
 --
--- Name: FUNCTION take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text, p_sends_before integer, p_statement_us bigint); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text, p_sends_before integer, p_statement_us bigint) FROM PUBLIC;
 
 --
 -- Name: FUNCTION take_unobserved(p_counts text); Type: ACL; Schema: shadowgate; Owner: -

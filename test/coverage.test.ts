@@ -11,6 +11,8 @@ import { resetShadowClock } from '../shared/db/phases.js';
 import { asApp, createTestDb, type TestDb } from './support/db.js';
 import { cli } from './support/cli.js';
 import { setPhase } from './support/seed.js';
+import { statsOf } from './support/rollout.js';
+import { until } from './support/sinks.js';
 
 // Coverage through a real application role running real statements under the generated policies:
 // what a project in shadow exercised, per protected table and operation, in its shadow window.
@@ -95,10 +97,14 @@ describe('coverage', () => {
     const [files, logs] = [await tid('public.files'), await tid('public.logs')];
     await asApp(db.app, 'sb', async (c) => {
       for (let i = 0; i < 3; i++) await c.query('SELECT shadowgate.observe($1, $2)', [files, 'd']);
-      // sent, memo reset, declared again, observed again: the same transaction still counts once
+      // sent and absorbed, memo reset, declared again, observed again: the same transaction still
+      // counts once (the recorder remembers the transaction starts it took)
       await c.query('SELECT shadowgate.flush_recorder()');
+      await absorbAudit(db.pool);
       await c.query('RESET ALL');
-      await c.query(`SELECT set_config('shadowgate.project_id', 'sb', true)`);
+      await c.query(`SELECT set_config('shadowgate.project_id', 'sb', true)`); // not declared: observes nothing
+      await c.query('SELECT shadowgate.observe($1, $2)', [files, 'i']);
+      await c.query(`SELECT shadowgate.set_project_context('sb')`);
       await c.query('SELECT shadowgate.observe($1, $2)', [files, 'd']);
       await c.query('SELECT shadowgate.observe($1, $2)', [logs, 'd']); // no DELETE privilege on logs
       await c.query('SELECT shadowgate.observe($1, $2)', [9999, 'r']); // no such table
@@ -108,6 +114,39 @@ describe('coverage', () => {
     expect(await exercised('sb')).toEqual({ 'public.files DELETE': 1 });
     expect(await exercised('en')).toEqual({});
     expect(await exercised('sa')).not.toHaveProperty('public.files DELETE');
+  });
+
+  it('a transaction that rolls back is neither counted nor observed, and a ROLLBACK that restores sent observations does not count them twice', async () => {
+    await addProject(db.pool, { projectId: 'sr', accessLevel: 'isolated' });
+    await setPhase(db.pool, 'sr', 'shadow', ago(8));
+    const notes = (await db.pool.query(`SELECT id FROM shadowgate.protected_tables WHERE table_name = 'public.notes'`)).rows[0].id;
+    expect(notes).toBeLessThan(10);
+    // each committed transaction adds 'sr@<16 digits>,' (20 bytes) and its observation
+    // 'sr@<16 digits>/<notes>r,' (23) to the session's list; a declaration sends the list once it is
+    // over 2 kB: 1 + 43 x 48 = 2,065 bytes, at the 49th transaction's declaration
+    const committed = 48;
+    const c = await db.app.connect();
+    try {
+      for (let i = 0; i < committed; i++) {
+        await c.query('BEGIN');
+        await c.query(`SELECT shadowgate.set_project_context('sr')`);
+        await c.query(`SELECT count(*) FROM notes WHERE project_id = 'sr'`);
+        await c.query('COMMIT');
+      }
+      // the 49th declares (and sends the list), reads, then rolls back: the ROLLBACK restores the
+      // list as it was, already sent
+      await c.query('BEGIN');
+      await c.query(`SELECT shadowgate.set_project_context('sr')`);
+      await c.query(`SELECT count(*) FROM files WHERE project_id = 'sr'`);
+      await c.query('ROLLBACK');
+      await until(async () => (await statsOf(db.pool, 'sr')).transactions > 0);
+      await absorbAudit(db.pool); // what the first send carried, absorbed before it comes again
+      await c.query('SELECT shadowgate.flush_recorder()');
+      expect(await exercised('sr')).toEqual({ 'public.notes SELECT': committed });
+      expect((await statsOf(db.pool, 'sr')).transactions).toBe(committed);
+    } finally {
+      c.release(true);
+    }
   });
 
   it('a clock reset empties the window; transactions committed before it stay out even when absorbed after it', async () => {

@@ -114,7 +114,11 @@ AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(
 --   shadowgate.<s>q   the text (1 kB) of the last statement that noted a row, for the finding's sample
 --   shadowgate.<s>p   the finding projects already sent in this transaction: ',<project>,' ...
 --   shadowgate.<s>m   '1' once the commit flush is scheduled in this transaction
---   shadowgate.<s>t   SESSION-level: transactions declared and not sent yet: ',<project>@<xact start, us>,' ...
+--   shadowgate.<s>k   the number of new keys noted in this transaction (the first 16 go at once)
+--   shadowgate.<s>d   the project this transaction declared (set_project_context()): observe() observes for it
+--   shadowgate.<s>o<tid><op>   '1' once this transaction's (table, operation) is observed (008_coverage.sql)
+--   shadowgate.<s>t   SESSION-level: transactions declared and not sent yet: ',<project>@<xact start, us>,'
+--                     ..., and coverage observations '<project>@<xact start, us>/<tid><op>,'
 --
 -- When a send happens: the first finding of each project (the context for cross-tenant findings,
 -- the owner otherwise) in a transaction is sent at once, waiting for the previous send if need be;
@@ -583,9 +587,9 @@ CREATE CONSTRAINT TRIGGER flush_at_commit AFTER INSERT ON shadowgate.commit_flus
 
 -- The application declared a project in shadow (set_project_context()): this transaction counts for
 -- it once, when the recorder receives it (with the transaction's first finding, or with others every
--- 2 kB of entries, ~100 transactions, or second). The recorder counts each (session, transaction
+-- 2 kB of entries, ~45-100 transactions, or second). The recorder counts each (session, transaction
 -- start, project) once. Without a recorder it counts as unobserved (count_unobserved()). On the path
--- of every transaction in shadow: few expressions, one send per ~100 transactions.
+-- of every transaction in shadow: few expressions, one send per 2 kB of entries.
 CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -598,16 +602,21 @@ BEGIN
     IF s IS NULL OR NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
         RETURN shadowgate.declare_first(p_project);
     END IF;
+    -- the periodic send goes before this transaction's entry is added: a transaction that rolls
+    -- back is never counted (its entry is undone with it); the first entry's transaction start (an
+    -- entry may be a coverage observation, '…@<start>/<tid><op>')
+    IF (octet_length(declared) > 2048
+        OR nullif(split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1), '')::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+       AND NOT shadowgate.recorder_busy(s) THEN
+        PERFORM shadowgate.recorder_send(s, false);
+        declared := '';
+    END IF;
     -- not added again right after itself (declared twice in a row: the recorder would count it once)
     IF NOT coalesce(right(declared, length(entry) + 1) = ',' || entry, false) THEN
         declared := set_config('shadowgate.' || s || 't', coalesce(nullif(declared, ''), ',') || entry, false);
     END IF;
-    -- the first entry's transaction start (an entry may be a coverage observation, '…@<start>/<tid><op>')
-    IF (octet_length(declared) > 2048
-        OR split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1)::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
-       AND NOT shadowgate.recorder_busy(s) THEN
-        PERFORM shadowgate.recorder_send(s, false);
-    END IF;
+    -- the project this transaction declared: what observe() may observe for (008_coverage.sql)
+    declared := set_config('shadowgate.' || s || 'd', p_project, true);
     RETURN p_project;
 END $$;
 
@@ -709,13 +718,29 @@ BEGIN
         PERFORM nextval(shadowgate.txn_sequence(d.seq_no)) FROM generate_series(1, d.n);
         ignored := set_config('shadowgate.counted_' || d.seq_no, d.last_us::text, false);
     END LOOP;
+    -- observations: each (project, table, operation) once per transaction start, across sends too
+    -- (a ROLLBACK in the application restores the session's list after a send, which sends it
+    -- again): the recorder session remembers the last start it took per registered project and
+    -- protected table
     IF strpos(p_declared, '/') > 0 THEN
-        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
-        SELECT txid_current(), split_part(x, '@', 1), p_user,
-               left(split_part(x, '/', 2), -1)::integer, right(x, 1),
-               p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || split_part(split_part(x, '@', 2), '/', 1)
-          FROM unnest(string_to_array(p_declared, ',')) AS x
-         WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$';
+        FOR d IN SELECT g.seq_no, e.project, e.tid, e.op, array_agg(DISTINCT e.at_us) AS starts
+                   FROM (SELECT split_part(x, '@', 1) AS project,
+                                split_part(split_part(x, '@', 2), '/', 1)::bigint AS at_us,
+                                left(split_part(x, '/', 2), -1)::integer AS tid, right(x, 1) AS op
+                           FROM unnest(string_to_array(p_declared, ',')) AS x
+                          WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$') e
+                   JOIN shadowgate.project_registry g ON g.project_id = e.project
+                   JOIN shadowgate.protected_tables t ON t.id = e.tid
+                  GROUP BY 1, 2, 3, 4 LOOP
+            INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
+            SELECT txid_current(), d.project, p_user, d.tid, d.op,
+                   p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || st
+              FROM unnest(d.starts) AS st
+             WHERE st > coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0);
+            ignored := set_config('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op,
+                                  greatest(coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0),
+                                           (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
+        END LOOP;
     END IF;
 END $$;
 

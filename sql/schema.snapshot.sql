@@ -512,16 +512,21 @@ BEGIN
     IF s IS NULL OR NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
         RETURN shadowgate.declare_first(p_project);
     END IF;
+    -- the periodic send goes before this transaction's entry is added: a transaction that rolls
+    -- back is never counted (its entry is undone with it); the first entry's transaction start (an
+    -- entry may be a coverage observation, '…@<start>/<tid><op>')
+    IF (octet_length(declared) > 2048
+        OR nullif(split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1), '')::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+       AND NOT shadowgate.recorder_busy(s) THEN
+        PERFORM shadowgate.recorder_send(s, false);
+        declared := '';
+    END IF;
     -- not added again right after itself (declared twice in a row: the recorder would count it once)
     IF NOT coalesce(right(declared, length(entry) + 1) = ',' || entry, false) THEN
         declared := set_config('shadowgate.' || s || 't', coalesce(nullif(declared, ''), ',') || entry, false);
     END IF;
-    -- the first entry's transaction start (an entry may be a coverage observation, '…@<start>/<tid><op>')
-    IF (octet_length(declared) > 2048
-        OR split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1)::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
-       AND NOT shadowgate.recorder_busy(s) THEN
-        PERFORM shadowgate.recorder_send(s, false);
-    END IF;
+    -- the project this transaction declared: what observe() may observe for (008_coverage.sql)
+    declared := set_config('shadowgate.' || s || 'd', p_project, true);
     RETURN p_project;
 END $_$;
 
@@ -1324,17 +1329,18 @@ END $$;
 CREATE FUNCTION shadowgate.observe(tid integer, op text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 DECLARE
     s text := (shadowgate_dblink.dblink_get_connections())[1];
     memo text := 'shadowgate.' || s || 'o' || tid || op;  -- NULL without a recorder
 BEGIN
-    -- the first time in the transaction, for a known operation and a project name (the list's
-    -- separators cannot occur in it); without a recorder (set_project_context() opens it) nothing
-    -- is observed, as nothing is counted; a table id that no policy passes (NULL, negative: not a
-    -- setting name) observes nothing
-    IF tid >= 0 AND s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
-       AND op IN ('r', 'i', 'u', 'd') AND current_setting('shadowgate.project_id', true) ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' THEN
+    -- the first time in the transaction, for a known operation (checked before the memo is read:
+    -- its name holds op) and the project this transaction declared through set_project_context()
+    -- (declare_counted() keeps it: a context set otherwise is not counted, so not observed either);
+    -- without a recorder (set_project_context() opens it) nothing is observed, as nothing is
+    -- counted; a table id that no policy passes (NULL, negative: not a setting name) observes nothing
+    IF op IN ('r', 'i', 'u', 'd') AND tid >= 0 AND s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
+       AND current_setting('shadowgate.project_id', true) = current_setting('shadowgate.' || s || 'd', true) THEN
         memo := set_config(memo, '1', true)
                 || set_config('shadowgate.' || s || 't',
                               coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
@@ -1342,7 +1348,7 @@ BEGIN
                               || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
     END IF;
     RETURN true;
-END $_$;
+END $$;
 
 --
 -- Name: on_ddl_end(); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -2409,13 +2415,29 @@ BEGIN
         PERFORM nextval(shadowgate.txn_sequence(d.seq_no)) FROM generate_series(1, d.n);
         ignored := set_config('shadowgate.counted_' || d.seq_no, d.last_us::text, false);
     END LOOP;
+    -- observations: each (project, table, operation) once per transaction start, across sends too
+    -- (a ROLLBACK in the application restores the session's list after a send, which sends it
+    -- again): the recorder session remembers the last start it took per registered project and
+    -- protected table
     IF strpos(p_declared, '/') > 0 THEN
-        INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
-        SELECT txid_current(), split_part(x, '@', 1), p_user,
-               left(split_part(x, '/', 2), -1)::integer, right(x, 1),
-               p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || split_part(split_part(x, '@', 2), '/', 1)
-          FROM unnest(string_to_array(p_declared, ',')) AS x
-         WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$';
+        FOR d IN SELECT g.seq_no, e.project, e.tid, e.op, array_agg(DISTINCT e.at_us) AS starts
+                   FROM (SELECT split_part(x, '@', 1) AS project,
+                                split_part(split_part(x, '@', 2), '/', 1)::bigint AS at_us,
+                                left(split_part(x, '/', 2), -1)::integer AS tid, right(x, 1) AS op
+                           FROM unnest(string_to_array(p_declared, ',')) AS x
+                          WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$') e
+                   JOIN shadowgate.project_registry g ON g.project_id = e.project
+                   JOIN shadowgate.protected_tables t ON t.id = e.tid
+                  GROUP BY 1, 2, 3, 4 LOOP
+            INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
+            SELECT txid_current(), d.project, p_user, d.tid, d.op,
+                   p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || st
+              FROM unnest(d.starts) AS st
+             WHERE st > coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0);
+            ignored := set_config('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op,
+                                  greatest(coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0),
+                                           (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
+        END LOOP;
     END IF;
 END $_$;
 

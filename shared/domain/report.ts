@@ -123,7 +123,7 @@ export function buildReport(stats: readonly ProjectStats[], cfg: Config, now: Da
   };
 }
 
-const COVERAGE_TITLE = 'Coverage: transactions per table and operation in this shadow window (read-only and rolled-back transactions are not observed)';
+const COVERAGE_TITLE = 'Coverage: transactions per table and operation in this shadow window (rolled-back transactions are not observed)';
 
 /** The required coverage and what is missing of it, one line (null: nothing required). */
 function requiredLine(c: CoverageReport): string | null {

@@ -6,6 +6,7 @@ import { createTestDb, onOneAppSession, type TestDb } from './support/db.js';
 import { createDocs, seedProjects, setPhase } from './support/seed.js';
 import { until } from './support/sinks.js';
 import { absorbAndLoadStats } from '../shared/db/stats.js';
+import { loadCoverage } from '../shared/db/coverage.js';
 
 let db: TestDb & { grantApp(): Promise<void> };
 let tid: number; // docs' id in protected_tables (the application cannot read that table)
@@ -357,5 +358,21 @@ describe('a transaction counts once per project', () => {
       'SELECT shadowgate.flush_recorder()', 'RESET ALL', `SELECT shadowgate.declare_counted('sm')`, `SELECT count(*) FROM docs WHERE project_id = 'ab'`]).flat();
     await onOneSession(['BEGIN', ...loop, 'COMMIT', 'BEGIN', 'SAVEPOINT a', ...loop, 'ROLLBACK TO a', ...loop, 'COMMIT']);
     expect(await smTransactions()).toBe(before + 2);
+  });
+});
+
+describe('coverage of a transaction that declares two projects in shadow', () => {
+  it('observes each project\'s statements, as it counts the transaction for each', async () => {
+    // before: the observation memo was per table and operation only: aa's SELECT went unobserved
+    const selects = async () => {
+      await db.pool.query('SELECT shadowgate.absorb_audit()');
+      const c = await loadCoverage(db.pool, ['sm', 'aa']);
+      return ['sm', 'aa'].map((p) => c.get(p)!.observed.find((o) => o.table === 'public.docs' && o.operation === 'SELECT')?.transactions ?? 0);
+    };
+    const before = await selects();
+    await onOneSession(['BEGIN', `SELECT shadowgate.set_project_context('sm')`, `SELECT count(*) FROM docs WHERE project_id = 'sm'`,
+      `SELECT shadowgate.set_project_context('aa')`, `SELECT count(*) FROM docs WHERE project_id = 'aa'`,
+      `SELECT shadowgate.set_project_context('sm')`, `SELECT count(*) FROM docs WHERE project_id = 'sm'`, 'COMMIT']);
+    expect(await selects()).toEqual([before[0]! + 1, before[1]! + 1]);
   });
 });

@@ -116,7 +116,7 @@ AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(
 --   shadowgate.<s>m   '1' once the commit flush is scheduled in this transaction
 --   shadowgate.<s>k   the number of new keys noted in this transaction (the first 16 go at once)
 --   shadowgate.<s>d   the project this transaction declared (set_project_context()): observe() observes for it
---   shadowgate.<s>o<tid><op>   '1' once this transaction's (table, operation) is observed (008_coverage.sql)
+--   shadowgate.<s>o<tid><op>   the project this transaction's (table, operation) was observed for last (008_coverage.sql)
 --   shadowgate.<s>t   SESSION-level: transactions declared and not sent yet: ',<project>@<xact start, us>,'
 --                     ..., and coverage observations '<project>@<xact start, us>/<tid><op>,'
 --

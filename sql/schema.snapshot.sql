@@ -1334,14 +1334,18 @@ DECLARE
     s text := (shadowgate_dblink.dblink_get_connections())[1];
     memo text := 'shadowgate.' || s || 'o' || tid || op;  -- NULL without a recorder
 BEGIN
-    -- the first time in the transaction, for a known operation (checked before the memo is read:
-    -- its name holds op) and the project this transaction declared through set_project_context()
-    -- (declare_counted() keeps it: a context set otherwise is not counted, so not observed either);
-    -- without a recorder (set_project_context() opens it) nothing is observed, as nothing is
-    -- counted; a table id that no policy passes (NULL, negative: not a setting name) observes nothing
-    IF op IN ('r', 'i', 'u', 'd') AND tid >= 0 AND s IS NOT NULL AND coalesce(current_setting(memo, true), '') = ''  -- '' once reset
+    -- the first time in the transaction for this project, for a known operation (checked before
+    -- the memo is read: its name holds op) and the project this transaction declared through
+    -- set_project_context() (declare_counted() keeps it: a context set otherwise is not counted, so
+    -- not observed either); without a recorder (set_project_context() opens it) nothing is
+    -- observed, as nothing is counted; a table id that no policy passes (NULL, negative: not a
+    -- setting name) observes nothing. The memo holds the project observed last on this table and
+    -- operation: a transaction that declares another project observes again (declaring A, B, A
+    -- observes A twice: the recorder takes it once)
+    IF op IN ('r', 'i', 'u', 'd') AND tid >= 0 AND s IS NOT NULL
+       AND coalesce(current_setting(memo, true), '') <> current_setting('shadowgate.project_id', true)  -- '' once reset
        AND current_setting('shadowgate.project_id', true) = current_setting('shadowgate.' || s || 'd', true) THEN
-        memo := set_config(memo, '1', true)
+        memo := set_config(memo, current_setting('shadowgate.project_id', true), true)
                 || set_config('shadowgate.' || s || 't',
                               coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
                               || current_setting('shadowgate.project_id', true) || '@'

@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}
 PAIRS=${2:-3}
-PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 source bench/scratch.sh owners
 # 100,000 rows, each of its own owner o1..o100000 (none registered: read by t, each is a finding)
 psql "$URL" -v ON_ERROR_STOP=1 -q <<SQL

@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-10}
 C=${2:-2}
-PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 source bench/scratch.sh rls
 psql "$URL" -v ON_ERROR_STOP=1 -v app="$APP" -q <<'SQL'
 CREATE TABLE public.docs (id bigint PRIMARY KEY, project_id varchar(50) NOT NULL, v int NOT NULL);

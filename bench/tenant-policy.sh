@@ -10,7 +10,6 @@ ROUNDS=${3:-3}
 shift 3 2>/dev/null || shift $#
 WORKLOADS=${*:-own400 rls3200 update1 read40update1 foreign1 foreign87}
 CONFIGS=${CONFIGS:-norls pending enforcing complete shadow mixed}
-PB=${PGBENCH:-$(ls /usr/lib/postgresql/*/bin/pgbench | tail -1)}
 source bench/scratch.sh policy
 # 800k rows, 8 tenants t0..t7 in blocks of 50 consecutive ids; three tables with the same rows:
 # docs (shadowgate), anchor (hand-written policy), plain (no RLS)

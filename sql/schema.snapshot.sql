@@ -346,6 +346,14 @@ CREATE FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) RETURN
 $$;
 
 --
+-- Name: buffer_entry(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.buffer_entry(last text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)) || '@' || split_part(last, ' ', 2) $$;
+
+--
 -- Name: carry_txn_counts(interval); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -501,22 +509,24 @@ END $$;
 CREATE FUNCTION shadowgate.declare_counted(p_project text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 DECLARE
     s text := (shadowgate_dblink.dblink_get_connections())[1];
     -- ',<project>@<transaction start, us>,' ...: this transaction's entry (the context is set here)
-    entry text := set_config('shadowgate.project_id', coalesce(p_project, ''), true) || '@' || (extract(epoch FROM now()) * 1000000)::bigint || ',';
+    entry text := set_config('shadowgate.project_id', coalesce(p_project, ''), true) || '@' || shadowgate.microseconds(now()) || ',';
     declared text := current_setting('shadowgate.' || s || 't', true);
 BEGIN
-    -- a project name (no separator of the list) and a recorder; anything else counts nothing
-    IF s IS NULL OR NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
+    IF NOT coalesce(shadowgate.is_project_name(p_project), false) THEN  -- not a project's name: nothing to count
+        RETURN p_project;
+    END IF;
+    IF s IS NULL THEN
         RETURN shadowgate.declare_first(p_project);
     END IF;
     -- the periodic send goes before this transaction's entry is added: a transaction that rolls
     -- back is never counted (its entry is undone with it); the first entry's transaction start (an
     -- entry may be a coverage observation, '…@<start>/<tid><op>')
     IF (octet_length(declared) > 2048
-        OR nullif(split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1), '')::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+        OR shadowgate.entry_start(split_part(declared, ',', 2)) < shadowgate.microseconds(now()) - 1000000)
        AND NOT shadowgate.recorder_busy(s) THEN
         PERFORM shadowgate.recorder_send(s, false);
         declared := '';
@@ -528,7 +538,7 @@ BEGIN
     -- the project this transaction declared: what observe() may observe for (008_coverage.sql)
     declared := set_config('shadowgate.' || s || 'd', p_project, true);
     RETURN p_project;
-END $_$;
+END $$;
 
 --
 -- Name: declare_first(text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -536,17 +546,27 @@ END $_$;
 
 CREATE FUNCTION shadowgate.declare_first(p_project text) RETURNS text
     LANGUAGE plpgsql
-    AS $_$
+    AS $$
 BEGIN
-    IF NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
-        RETURN p_project;
-    END IF;
     IF shadowgate.recorder_name() IS NULL THEN  -- no recorder: not counted, unobserved
         PERFORM shadowgate.count_unobserved(p_project);
         RETURN p_project;
     END IF;
     RETURN shadowgate.declare_counted(p_project);
-END $_$;
+END $$;
+
+--
+-- Name: declared_entries(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.declared_entries(list text, OUT project text, OUT start_us bigint, OUT tid integer, OUT op text) RETURNS SETOF record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    SELECT split_part(x, '@', 1), shadowgate.entry_start(x),
+           nullif(left(split_part(x, '/', 2), -1), '')::integer, nullif(right(split_part(x, '/', 2), 1), '')
+      FROM unnest(string_to_array(list, ',')) AS x
+     WHERE x ~ '^[^@/]+@[0-9]{1,18}(/[0-9]{1,9}[riud])?$'
+$_$;
 
 --
 -- Name: doctor(text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -882,6 +902,14 @@ BEGIN
 END $$;
 
 --
+-- Name: entry_start(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.entry_start(entry text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT nullif(split_part(split_part(entry, '@', 2), '/', 1), '')::bigint $$;
+
+--
 -- Name: fingerprint(text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1153,6 +1181,14 @@ BEGIN
 END $$;
 
 --
+-- Name: is_project_name(text); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.is_project_name(v text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$ SELECT v ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' $_$;
+
+--
 -- Name: key_owner(text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
@@ -1189,6 +1225,14 @@ END $$;
 CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) RETURNS text
     LANGUAGE sql STABLE
     AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
+
+--
+-- Name: microseconds(timestamp with time zone); Type: FUNCTION; Schema: shadowgate; Owner: -
+--
+
+CREATE FUNCTION shadowgate.microseconds(t timestamp with time zone) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
 
 --
 -- Name: note_new_key(text, integer, text, text, text, text, text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -1239,8 +1283,7 @@ BEGIN
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
     IF last <> '' AND right(last, 2) <> ' 0' THEN
         ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
-                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
-                              || '@' || split_part(last, ' ', 2), true);
+                              || shadowgate.buffer_entry(last), true);
     END IF;
     statement_first := split_part(last, ' ', 2) <> split_part(here, ' ', 2);
     IF statement_first THEN  -- a statement that had not noted yet
@@ -1291,7 +1334,7 @@ DECLARE
     -- the key, this statement and the context: what the last-key setting starts with when the row
     -- before was of the same key, statement and context
     head text := shadowgate.memo_key(tid, op, CASE WHEN rc = 'x' THEN 'x' WHEN ctx = '' THEN 'n' ELSE 'u' END, owner)
-                 || ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
+                 || ' ' || shadowgate.microseconds(statement_timestamp()) || ' ' || length(ctx) || ':' || ctx || ' ';
     last text := current_setting('shadowgate.' || s || 'l', true);
     n bigint;
     ignored text;
@@ -1349,7 +1392,7 @@ BEGIN
                 || set_config('shadowgate.' || s || 't',
                               coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
                               || current_setting('shadowgate.project_id', true) || '@'
-                              || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
+                              || shadowgate.microseconds(now()) || '/' || tid || op || ',', false);
     END IF;
     RETURN true;
 END $$;
@@ -1856,27 +1899,27 @@ CREATE FUNCTION shadowgate.recorder_conninfo() RETURNS text
 $$;
 
 --
--- Name: recorder_failed(text, text[], text[]); Type: FUNCTION; Schema: shadowgate; Owner: -
+-- Name: recorder_failed(text, text[], text); Type: FUNCTION; Schema: shadowgate; Owner: -
 --
 
-CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) RETURNS void
+CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
     ctx text := coalesce(current_setting('shadowgate.' || s || 'x', true), '');
-    this_xact text := (extract(epoch FROM now()) * 1000000)::bigint::text;
+    this_xact bigint := shadowgate.microseconds(now());
     d record;
 BEGIN
     PERFORM shadowgate_dblink.dblink_disconnect(s);
     FOR d IN SELECT g.seq_no, count(*)::integer AS n
-               FROM unnest(p_declared) AS e
-               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
-              WHERE split_part(e, '@', 2) <> this_xact
+               FROM shadowgate.declared_entries(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = e.project
+              WHERE e.tid IS NULL AND e.start_us <> this_xact
               GROUP BY 1 LOOP
         PERFORM shadowgate.add_unobserved(d.seq_no, d.n);  -- earlier transactions of the session
     END LOOP;
     PERFORM shadowgate.count_unobserved(t.project)     -- this one, once per project
-       FROM (SELECT split_part(e, '@', 1) AS project FROM unnest(p_declared) AS e WHERE split_part(e, '@', 2) = this_xact
+       FROM (SELECT e.project FROM shadowgate.declared_entries(p_declared) AS e WHERE e.tid IS NULL AND e.start_us = this_xact
              UNION
              SELECT CASE x[3] WHEN 'x' THEN ctx ELSE shadowgate.key_owner(x[4]) END
                FROM unnest(p_keys) AS k, shadowgate.parse_key(k) AS x) t;
@@ -1939,8 +1982,7 @@ DECLARE
     last text := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
     buffer text := coalesce(current_setting('shadowgate.' || s || 'b', true), '')
                    || CASE WHEN last = '' OR right(last, 2) = ' 0' THEN ''
-                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
-                                || '@' || split_part(last, ' ', 2) END;
+                           ELSE shadowgate.buffer_entry(last) END;
     declared text := trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), ''));
     sends integer := coalesce(nullif(current_setting('shadowgate.' || s || 'g', true), ''), '0')::integer;
     sent boolean := true;
@@ -1953,13 +1995,13 @@ BEGIN
             IF shadowgate_dblink.dblink_send_query(s, format(
                 'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %s, %s)',
                 pg_backend_pid(),
-                (extract(epoch FROM now()) * 1000000)::bigint,
+                shadowgate.microseconds(now()),
                 coalesce(txid_current_if_assigned()::text, 'NULL'),
                 nullif(current_setting('shadowgate.' || s || 'x', true), ''),
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                buffer, declared, sends, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)) <> 1 THEN
+                buffer, declared, sends, shadowgate.microseconds(statement_timestamp()))) <> 1 THEN
                 RAISE EXCEPTION 'the connection is broken';
             END IF;
             IF p_wait THEN
@@ -1967,10 +2009,10 @@ BEGIN
             END IF;
         EXCEPTION WHEN OTHERS THEN
             RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
-            -- the keys sent (';<key>=<count>@<statement>'), and the declared transactions (not the coverage observations among them)
+            -- the keys sent (';<key>=<count>@<statement>'), and the declared list
             PERFORM shadowgate.recorder_failed(s,
                 (SELECT array_agg(split_part(e, '=', 1)) FROM unnest(string_to_array(buffer, ';')) AS e WHERE e <> ''),
-                (SELECT array_agg(e) FROM unnest(string_to_array(declared, ',')) AS e WHERE strpos(e, '/') = 0));
+                declared);
             sent := false;
         END;
     END IF;
@@ -2359,7 +2401,7 @@ $_$;
 CREATE FUNCTION shadowgate.take_findings(p_app_pid integer, p_xact_start_us bigint, p_txid bigint, p_context text, p_user text, p_application text, p_statement text, p_buffer text, p_declared text, p_sends_before integer, p_statement_us bigint) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 DECLARE
     epoch constant timestamptz := 'epoch';
     -- the application session's start, from its connection string (recorder_conninfo()): this
@@ -2376,6 +2418,7 @@ DECLARE
     d record;
     keys text[];
     counts bigint[];
+    taken bigint;  -- the last transaction start an observation marker took
     ignored text;
 BEGIN
     ignored := set_config('shadowgate.took', p_xact_start_us || ' ' || (p_sends_before + 1) || ' ' || p_statement_us, false);
@@ -2409,12 +2452,11 @@ BEGIN
     -- declared transactions '<project>@<start>': per project, those that start after the last one
     -- this session counted, each start once; observations '<project>@<start>/<tid><op>' (coverage,
     -- 008_coverage.sql) go to the coverage inbox
-    FOR d IN SELECT g.seq_no, count(DISTINCT e.at_us) AS n, max(e.at_us) AS last_us
-               FROM (SELECT split_part(x, '@', 1) AS project, split_part(x, '@', 2)::bigint AS at_us
-                       FROM unnest(string_to_array(p_declared, ',')) AS x
-                      WHERE x ~ '^[^@/]+@[0-9]{1,18}$') e
+    FOR d IN SELECT g.seq_no, count(DISTINCT e.start_us) AS n, max(e.start_us) AS last_us
+               FROM shadowgate.declared_entries(p_declared) AS e
                JOIN shadowgate.project_registry g ON g.project_id = e.project
-              WHERE e.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || g.seq_no, true), '')::bigint, 0)
+              WHERE e.tid IS NULL
+                AND e.start_us > coalesce(nullif(current_setting('shadowgate.counted_' || g.seq_no, true), '')::bigint, 0)
               GROUP BY g.seq_no LOOP
         PERFORM nextval(shadowgate.txn_sequence(d.seq_no)) FROM generate_series(1, d.n);
         ignored := set_config('shadowgate.counted_' || d.seq_no, d.last_us::text, false);
@@ -2424,26 +2466,22 @@ BEGIN
     -- again): the recorder session remembers the last start it took per registered project and
     -- protected table
     IF strpos(p_declared, '/') > 0 THEN
-        FOR d IN SELECT g.seq_no, e.project, e.tid, e.op, array_agg(DISTINCT e.at_us) AS starts
-                   FROM (SELECT split_part(x, '@', 1) AS project,
-                                split_part(split_part(x, '@', 2), '/', 1)::bigint AS at_us,
-                                left(split_part(x, '/', 2), -1)::integer AS tid, right(x, 1) AS op
-                           FROM unnest(string_to_array(p_declared, ',')) AS x
-                          WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$') e
+        FOR d IN SELECT e.project, e.tid, e.op, array_agg(DISTINCT e.start_us) AS starts,
+                        'shadowgate.observed_' || g.seq_no || '_' || e.tid || e.op AS marker
+                   FROM shadowgate.declared_entries(p_declared) AS e
                    JOIN shadowgate.project_registry g ON g.project_id = e.project
                    JOIN shadowgate.protected_tables t ON t.id = e.tid
-                  GROUP BY 1, 2, 3, 4 LOOP
+                  GROUP BY 1, 2, 3, 5 LOOP
+            taken := coalesce(nullif(current_setting(d.marker, true), '')::bigint, 0);
             INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
             SELECT txid_current(), d.project, p_user, d.tid, d.op,
                    p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || st
               FROM unnest(d.starts) AS st
-             WHERE st > coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0);
-            ignored := set_config('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op,
-                                  greatest(coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0),
-                                           (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
+             WHERE st > taken;
+            ignored := set_config(d.marker, greatest(taken, (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
         END LOOP;
     END IF;
-END $_$;
+END $$;
 
 --
 -- Name: take_unobserved(text); Type: FUNCTION; Schema: shadowgate; Owner: -
@@ -2801,7 +2839,7 @@ CREATE TABLE shadowgate.project_registry (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     transactions_from text DEFAULT 'database'::text NOT NULL,
     CONSTRAINT project_registry_min_shadow_days_check CHECK (((min_shadow_days IS NULL) OR (min_shadow_days >= 0))),
-    CONSTRAINT project_registry_project_id_check CHECK (((project_id)::text ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text)),
+    CONSTRAINT project_registry_project_id_check CHECK (shadowgate.is_project_name((project_id)::text)),
     CONSTRAINT project_registry_transactions_from_check CHECK ((transactions_from = ANY (ARRAY['database'::text, 'tool-calls'::text])))
 );
 
@@ -3711,6 +3749,12 @@ REVOKE ALL ON FUNCTION shadowgate.as_uuid(v text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.audit_records(p_findings shadowgate.finding[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION buffer_entry(last text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.buffer_entry(last text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION carry_txn_counts(p_every interval); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3765,6 +3809,12 @@ REVOKE ALL ON FUNCTION shadowgate.declare_counted(p_project text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.declare_first(p_project text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION declared_entries(list text, OUT project text, OUT start_us bigint, OUT tid integer, OUT op text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.declared_entries(list text, OUT project text, OUT start_us bigint, OUT tid integer, OUT op text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION doctor(p_allow text[]); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3799,6 +3849,12 @@ REVOKE ALL ON FUNCTION shadowgate.drift_policy_items() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.drift_sync(p_actor text, p_at timestamp with time zone, p_silent oid[], p_own boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION entry_start(entry text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.entry_start(entry text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION fingerprint(project_id text, table_name text, operation text, row_project_id text, denied_reason text); Type: ACL; Schema: shadowgate; Owner: -
@@ -3861,6 +3917,12 @@ REVOKE ALL ON FUNCTION shadowgate.inbox_findings(p_rows shadowgate.audit_inbox[]
 REVOKE ALL ON FUNCTION shadowgate.ingest_tool_calls(p_projects text[], p_keys text[], p_ats timestamp with time zone[], p_calls integer[], p_now timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION is_project_name(v text); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.is_project_name(v text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION key_owner(code text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
@@ -3883,6 +3945,12 @@ REVOKE ALL ON FUNCTION shadowgate.lock_phase_change(p_ids text[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION microseconds(t timestamp with time zone); Type: ACL; Schema: shadowgate; Owner: -
+--
+
+REVOKE ALL ON FUNCTION shadowgate.microseconds(t timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION note_new_key(s text, tid integer, op text, rc text, owner text, ctx text, head text); Type: ACL; Schema: shadowgate; Owner: -
@@ -4023,10 +4091,10 @@ REVOKE ALL ON FUNCTION shadowgate.recorder_collect(s text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shadowgate.recorder_conninfo() FROM PUBLIC;
 
 --
--- Name: FUNCTION recorder_failed(s text, p_keys text[], p_declared text[]); Type: ACL; Schema: shadowgate; Owner: -
+-- Name: FUNCTION recorder_failed(s text, p_keys text[], p_declared text); Type: ACL; Schema: shadowgate; Owner: -
 --
 
-REVOKE ALL ON FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION recorder_name(); Type: ACL; Schema: shadowgate; Owner: -

@@ -5,12 +5,18 @@
 CREATE SCHEMA IF NOT EXISTS shadowgate;
 REVOKE ALL ON SCHEMA shadowgate FROM PUBLIC;
 
+-- A project's name: letters, digits and '_.-', never one of the separators the recorder's lists use
+-- (',', '@', '/', ';', '=', ' '); the registry's CHECK and the recorder (002_recording.sql).
+CREATE FUNCTION shadowgate.is_project_name(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT v ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$' $$;
+
 CREATE TYPE shadowgate.migration_phase_enum AS ENUM ('pending', 'shadow', 'enforcing', 'complete');
 CREATE TYPE shadowgate.access_level_enum AS ENUM ('isolated', 'shared', 'super');
 
 CREATE TABLE shadowgate.project_registry (
     project_id      varchar(50) PRIMARY KEY
-                    CHECK (project_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'),
+                    CHECK (shadowgate.is_project_name(project_id)),
     -- small stable number: names the project's transaction counter sequence
     seq_no          integer GENERATED ALWAYS AS IDENTITY UNIQUE,
     name            text NOT NULL,

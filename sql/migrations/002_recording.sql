@@ -87,6 +87,36 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
 LANGUAGE sql STABLE
 AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
 
+-- Microseconds since the epoch: how the recorder names a transaction start or a statement.
+CREATE FUNCTION shadowgate.microseconds(t timestamptz) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
+
+-- The buffer entry of a last-key setting ('<key> <statement> <context> <count>', note_row()):
+-- ';<key>=<count>@<statement>'.
+CREATE FUNCTION shadowgate.buffer_entry(last text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1)) || '@' || split_part(last, ' ', 2) $$;
+
+-- The session's declared list (declare_counted(); observe(), 008_coverage.sql): entries
+-- '<project>@<transaction start, us>' (a transaction to count) and
+-- '<project>@<transaction start, us>/<tid><op>' (a coverage observation), separated by ','.
+-- entry_start() reads one entry's start (NULL for none); declared_entries() decodes a list (tid and
+-- op NULL for a transaction), leaving out what is neither.
+CREATE FUNCTION shadowgate.entry_start(entry text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT nullif(split_part(split_part(entry, '@', 2), '/', 1), '')::bigint $$;
+
+CREATE FUNCTION shadowgate.declared_entries(list text, OUT project text, OUT start_us bigint, OUT tid integer, OUT op text)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT split_part(x, '@', 1), shadowgate.entry_start(x),
+           nullif(left(split_part(x, '/', 2), -1), '')::integer, nullif(right(split_part(x, '/', 2), 1), '')
+      FROM unnest(string_to_array(list, ',')) AS x
+     WHERE x ~ '^[^@/]+@[0-9]{1,18}(/[0-9]{1,9}[riud])?$'
+$$;
+
 -- ## The recorder
 -- Would-be denials and transaction counts leave the application's transaction at once, through a
 -- dblink connection per application session (the session's "recorder"), to a session of
@@ -337,8 +367,7 @@ DECLARE
     last text := coalesce(current_setting('shadowgate.' || s || 'l', true), '');
     buffer text := coalesce(current_setting('shadowgate.' || s || 'b', true), '')
                    || CASE WHEN last = '' OR right(last, 2) = ' 0' THEN ''
-                           ELSE ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
-                                || '@' || split_part(last, ' ', 2) END;
+                           ELSE shadowgate.buffer_entry(last) END;
     declared text := trim(both ',' FROM coalesce(current_setting('shadowgate.' || s || 't', true), ''));
     sends integer := coalesce(nullif(current_setting('shadowgate.' || s || 'g', true), ''), '0')::integer;
     sent boolean := true;
@@ -351,13 +380,13 @@ BEGIN
             IF shadowgate_dblink.dblink_send_query(s, format(
                 'SELECT shadowgate.take_findings(%s, %s, %s, %L, %L, %L, %L, %L, %L, %s, %s)',
                 pg_backend_pid(),
-                (extract(epoch FROM now()) * 1000000)::bigint,
+                shadowgate.microseconds(now()),
                 coalesce(txid_current_if_assigned()::text, 'NULL'),
                 nullif(current_setting('shadowgate.' || s || 'x', true), ''),
                 session_user,
                 current_setting('application_name'),
                 nullif(current_setting('shadowgate.' || s || 'q', true), ''),
-                buffer, declared, sends, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)) <> 1 THEN
+                buffer, declared, sends, shadowgate.microseconds(statement_timestamp()))) <> 1 THEN
                 RAISE EXCEPTION 'the connection is broken';
             END IF;
             IF p_wait THEN
@@ -365,10 +394,10 @@ BEGIN
             END IF;
         EXCEPTION WHEN OTHERS THEN
             RAISE WARNING 'shadowgate: could not send to the recorder (%): would-be denials lost, counted as unobserved; the next one opens another recorder', SQLERRM;
-            -- the keys sent (';<key>=<count>@<statement>'), and the declared transactions (not the coverage observations among them)
+            -- the keys sent (';<key>=<count>@<statement>'), and the declared list
             PERFORM shadowgate.recorder_failed(s,
                 (SELECT array_agg(split_part(e, '=', 1)) FROM unnest(string_to_array(buffer, ';')) AS e WHERE e <> ''),
-                (SELECT array_agg(e) FROM unnest(string_to_array(declared, ',')) AS e WHERE strpos(e, '/') = 0));
+                declared);
             sent := false;
         END;
     END IF;
@@ -390,23 +419,23 @@ END $$;
 -- failed): the connection is closed, so that the session's next use opens another, and what the
 -- send carried counts as unobserved: the transactions it declared, and the projects of this
 -- transaction's findings. Never raises.
-CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text[]) RETURNS void
+CREATE FUNCTION shadowgate.recorder_failed(s text, p_keys text[], p_declared text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     ctx text := coalesce(current_setting('shadowgate.' || s || 'x', true), '');
-    this_xact text := (extract(epoch FROM now()) * 1000000)::bigint::text;
+    this_xact bigint := shadowgate.microseconds(now());
     d record;
 BEGIN
     PERFORM shadowgate_dblink.dblink_disconnect(s);
     FOR d IN SELECT g.seq_no, count(*)::integer AS n
-               FROM unnest(p_declared) AS e
-               JOIN shadowgate.project_registry g ON g.project_id = split_part(e, '@', 1)
-              WHERE split_part(e, '@', 2) <> this_xact
+               FROM shadowgate.declared_entries(p_declared) AS e
+               JOIN shadowgate.project_registry g ON g.project_id = e.project
+              WHERE e.tid IS NULL AND e.start_us <> this_xact
               GROUP BY 1 LOOP
         PERFORM shadowgate.add_unobserved(d.seq_no, d.n);  -- earlier transactions of the session
     END LOOP;
     PERFORM shadowgate.count_unobserved(t.project)     -- this one, once per project
-       FROM (SELECT split_part(e, '@', 1) AS project FROM unnest(p_declared) AS e WHERE split_part(e, '@', 2) = this_xact
+       FROM (SELECT e.project FROM shadowgate.declared_entries(p_declared) AS e WHERE e.tid IS NULL AND e.start_us = this_xact
              UNION
              SELECT CASE x[3] WHEN 'x' THEN ctx ELSE shadowgate.key_owner(x[4]) END
                FROM unnest(p_keys) AS k, shadowgate.parse_key(k) AS x) t;
@@ -454,7 +483,7 @@ DECLARE
     -- the key, this statement and the context: what the last-key setting starts with when the row
     -- before was of the same key, statement and context
     head text := shadowgate.memo_key(tid, op, CASE WHEN rc = 'x' THEN 'x' WHEN ctx = '' THEN 'n' ELSE 'u' END, owner)
-                 || ' ' || (extract(epoch FROM statement_timestamp()) * 1000000)::bigint || ' ' || length(ctx) || ':' || ctx || ' ';
+                 || ' ' || shadowgate.microseconds(statement_timestamp()) || ' ' || length(ctx) || ':' || ctx || ' ';
     last text := current_setting('shadowgate.' || s || 'l', true);
     n bigint;
     ignored text;
@@ -522,8 +551,7 @@ BEGIN
     ignored := set_config('shadowgate.' || s || 'x', ctx, true);
     IF last <> '' AND right(last, 2) <> ' 0' THEN
         ignored := set_config('shadowgate.' || s || 'b', coalesce(current_setting('shadowgate.' || s || 'b', true), '')
-                              || ';' || split_part(last, ' ', 1) || '=' || reverse(split_part(reverse(last), ' ', 1))
-                              || '@' || split_part(last, ' ', 2), true);
+                              || shadowgate.buffer_entry(last), true);
     END IF;
     statement_first := split_part(last, ' ', 2) <> split_part(here, ' ', 2);
     IF statement_first THEN  -- a statement that had not noted yet
@@ -595,18 +623,20 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
     s text := (shadowgate_dblink.dblink_get_connections())[1];
     -- ',<project>@<transaction start, us>,' ...: this transaction's entry (the context is set here)
-    entry text := set_config('shadowgate.project_id', coalesce(p_project, ''), true) || '@' || (extract(epoch FROM now()) * 1000000)::bigint || ',';
+    entry text := set_config('shadowgate.project_id', coalesce(p_project, ''), true) || '@' || shadowgate.microseconds(now()) || ',';
     declared text := current_setting('shadowgate.' || s || 't', true);
 BEGIN
-    -- a project name (no separator of the list) and a recorder; anything else counts nothing
-    IF s IS NULL OR NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
+    IF NOT coalesce(shadowgate.is_project_name(p_project), false) THEN  -- not a project's name: nothing to count
+        RETURN p_project;
+    END IF;
+    IF s IS NULL THEN
         RETURN shadowgate.declare_first(p_project);
     END IF;
     -- the periodic send goes before this transaction's entry is added: a transaction that rolls
     -- back is never counted (its entry is undone with it); the first entry's transaction start (an
     -- entry may be a coverage observation, '…@<start>/<tid><op>')
     IF (octet_length(declared) > 2048
-        OR nullif(split_part(split_part(split_part(declared, ',', 2), '@', 2), '/', 1), '')::bigint < (extract(epoch FROM now()) * 1000000)::bigint - 1000000)
+        OR shadowgate.entry_start(split_part(declared, ',', 2)) < shadowgate.microseconds(now()) - 1000000)
        AND NOT shadowgate.recorder_busy(s) THEN
         PERFORM shadowgate.recorder_send(s, false);
         declared := '';
@@ -620,15 +650,11 @@ BEGIN
     RETURN p_project;
 END $$;
 
--- declare_counted() in a session without its recorder yet (opened here, then counted; unobserved if
--- it cannot be) or for a name that is not a project's (nothing is counted; declare_counted() has set
--- the context).
+-- declare_counted() in a session without its recorder yet: opened here, then counted (unobserved if
+-- it cannot be).
 CREATE FUNCTION shadowgate.declare_first(p_project text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT coalesce(p_project ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$', false) THEN
-        RETURN p_project;
-    END IF;
     IF shadowgate.recorder_name() IS NULL THEN  -- no recorder: not counted, unobserved
         PERFORM shadowgate.count_unobserved(p_project);
         RETURN p_project;
@@ -675,6 +701,7 @@ DECLARE
     d record;
     keys text[];
     counts bigint[];
+    taken bigint;  -- the last transaction start an observation marker took
     ignored text;
 BEGIN
     ignored := set_config('shadowgate.took', p_xact_start_us || ' ' || (p_sends_before + 1) || ' ' || p_statement_us, false);
@@ -708,12 +735,11 @@ BEGIN
     -- declared transactions '<project>@<start>': per project, those that start after the last one
     -- this session counted, each start once; observations '<project>@<start>/<tid><op>' (coverage,
     -- 008_coverage.sql) go to the coverage inbox
-    FOR d IN SELECT g.seq_no, count(DISTINCT e.at_us) AS n, max(e.at_us) AS last_us
-               FROM (SELECT split_part(x, '@', 1) AS project, split_part(x, '@', 2)::bigint AS at_us
-                       FROM unnest(string_to_array(p_declared, ',')) AS x
-                      WHERE x ~ '^[^@/]+@[0-9]{1,18}$') e
+    FOR d IN SELECT g.seq_no, count(DISTINCT e.start_us) AS n, max(e.start_us) AS last_us
+               FROM shadowgate.declared_entries(p_declared) AS e
                JOIN shadowgate.project_registry g ON g.project_id = e.project
-              WHERE e.at_us > coalesce(nullif(current_setting('shadowgate.counted_' || g.seq_no, true), '')::bigint, 0)
+              WHERE e.tid IS NULL
+                AND e.start_us > coalesce(nullif(current_setting('shadowgate.counted_' || g.seq_no, true), '')::bigint, 0)
               GROUP BY g.seq_no LOOP
         PERFORM nextval(shadowgate.txn_sequence(d.seq_no)) FROM generate_series(1, d.n);
         ignored := set_config('shadowgate.counted_' || d.seq_no, d.last_us::text, false);
@@ -723,23 +749,19 @@ BEGIN
     -- again): the recorder session remembers the last start it took per registered project and
     -- protected table
     IF strpos(p_declared, '/') > 0 THEN
-        FOR d IN SELECT g.seq_no, e.project, e.tid, e.op, array_agg(DISTINCT e.at_us) AS starts
-                   FROM (SELECT split_part(x, '@', 1) AS project,
-                                split_part(split_part(x, '@', 2), '/', 1)::bigint AS at_us,
-                                left(split_part(x, '/', 2), -1)::integer AS tid, right(x, 1) AS op
-                           FROM unnest(string_to_array(p_declared, ',')) AS x
-                          WHERE x ~ '^[^@/]+@[0-9]{1,18}/[0-9]{1,9}[riud]$') e
+        FOR d IN SELECT e.project, e.tid, e.op, array_agg(DISTINCT e.start_us) AS starts,
+                        'shadowgate.observed_' || g.seq_no || '_' || e.tid || e.op AS marker
+                   FROM shadowgate.declared_entries(p_declared) AS e
                    JOIN shadowgate.project_registry g ON g.project_id = e.project
                    JOIN shadowgate.protected_tables t ON t.id = e.tid
-                  GROUP BY 1, 2, 3, 4 LOOP
+                  GROUP BY 1, 2, 3, 5 LOOP
+            taken := coalesce(nullif(current_setting(d.marker, true), '')::bigint, 0);
             INSERT INTO shadowgate.coverage_inbox (txid, context_project_id, user_name, table_id, op, app_xact)
             SELECT txid_current(), d.project, p_user, d.tid, d.op,
                    p_app_pid || '.' || extract(epoch FROM app_start)::bigint || '.' || st
               FROM unnest(d.starts) AS st
-             WHERE st > coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0);
-            ignored := set_config('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op,
-                                  greatest(coalesce(nullif(current_setting('shadowgate.observed_' || d.seq_no || '_' || d.tid || d.op, true), '')::bigint, 0),
-                                           (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
+             WHERE st > taken;
+            ignored := set_config(d.marker, greatest(taken, (SELECT max(st) FROM unnest(d.starts) AS st))::text, false);
         END LOOP;
     END IF;
 END $$;

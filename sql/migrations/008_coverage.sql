@@ -109,7 +109,7 @@ BEGIN
                 || set_config('shadowgate.' || s || 't',
                               coalesce(nullif(current_setting('shadowgate.' || s || 't', true), ''), ',')
                               || current_setting('shadowgate.project_id', true) || '@'
-                              || (extract(epoch FROM now()) * 1000000)::bigint || '/' || tid || op || ',', false);
+                              || shadowgate.microseconds(now()) || '/' || tid || op || ',', false);
     END IF;
     RETURN true;
 END $$;

@@ -87,9 +87,11 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
 LANGUAGE sql STABLE
 AS $$ SELECT 'shadowgate.n' || tid || op || rc || '_' || coalesce('x' || encode(convert_to(left(owner, 51), 'UTF8'), 'hex'), 'z') $$;
 
--- Microseconds since the epoch: how the recorder names a transaction start or a statement.
+-- Microseconds since the epoch: how the recorder names a transaction start or a statement. STABLE
+-- as extract() on a timestamptz is: so declared, it is inlined where it is called (declared
+-- IMMUTABLE it would not be, and would cost a SQL function call per noted row).
 CREATE FUNCTION shadowgate.microseconds(t timestamptz) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
 
 -- The buffer entry of a last-key setting ('<key> <statement> <context> <count>', note_row()):

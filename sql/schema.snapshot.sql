@@ -1231,7 +1231,7 @@ CREATE FUNCTION shadowgate.memo_key(tid integer, op text, rc text, owner text) R
 --
 
 CREATE FUNCTION shadowgate.microseconds(t timestamp with time zone) RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
 
 --
